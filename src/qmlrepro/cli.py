@@ -1,0 +1,30 @@
+"""Entry-point wrapper: user errors become one line on stderr and exit status 2."""
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from qmlrepro.errors import QmlreproError
+
+
+def debug_enabled() -> bool:
+    return any(
+        os.environ.get(v, "") not in ("", "0") for v in ("QMLREPRO_DEBUG", "HYDRA_FULL_ERROR")
+    )
+
+
+def run_cli(main: Callable[[Sequence[str]], object], argv: Sequence[str] | None = None) -> None:
+    """Run ``main(overrides)``; a :class:`QmlreproError` prints ``error: <line>`` and exits 2."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        main(args)
+    except QmlreproError as exc:
+        if debug_enabled():
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print(
+            "interrupted: finished work is saved; rerun the same command to resume", file=sys.stderr
+        )
+        sys.exit(130)

@@ -1,0 +1,1 @@
+"""Hydra configuration: structured schemas, composition and validation with one-line errors."""

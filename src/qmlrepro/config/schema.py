@@ -1,0 +1,107 @@
+"""Schemas for the config groups shared by every paper.
+
+Types are checked by OmegaConf when a YAML file or an override is merged; value ranges are checked
+in ``__post_init__``, which runs when :func:`qmlrepro.config.compose.compose_config` turns the
+composed tree into objects, before any work starts.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import MISSING
+
+from qmlrepro.errors import ConfigError
+
+DEVICES = ("auto", "cpu", "cuda")
+DTYPES = ("float32", "float64")
+
+
+def require_positive(name: str, value: int | None, allow_none: bool = True) -> None:
+    if value is None and allow_none:
+        return
+    if value is None or value < 1:
+        raise ConfigError(
+            f"{name}={value} must be a positive integer (override {name}=<N>, N >= 1)"
+        )
+
+
+def require_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name}={value} is not one of {', '.join(choices)}")
+
+
+@dataclass
+class ProfileConfig:
+    """How big a run is: ``smoke`` (seconds), ``default`` (CPU-sized, faithful), ``paper``."""
+
+    name: str = MISSING
+    description: str = ""
+    seeds: list[int] = field(default_factory=lambda: [0])
+
+    def __post_init__(self) -> None:
+        if not self.seeds:
+            raise ConfigError(
+                "profile.seeds is empty; give at least one seed, e.g. profile.seeds=[0]"
+            )
+        if len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
+            raise ConfigError(f"profile.seeds={self.seeds} must be distinct non-negative integers")
+
+
+@dataclass
+class TrackingConfig:
+    """MLflow store; ``uri: null`` means $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db."""
+
+    uri: str | None = None
+
+
+@dataclass
+class BackendConfig:
+    """Where circuits and models run. Models read this; they never branch on its name."""
+
+    name: str = MISSING
+    device: str = "auto"
+    dtype: str = "float32"
+    shots: int | None = None
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        require_choice("backend.device", self.device, DEVICES)
+        require_choice("backend.dtype", self.dtype, DTYPES)
+        require_positive("backend.shots", self.shots)
+
+
+@dataclass
+class DatasetConfig:
+    """Fields every dataset has; ``n_train``/``n_test`` cap what a run uses (null: all)."""
+
+    name: str = MISSING
+    processed_dir: str = MISSING
+    n_train: int | None = None
+    n_test: int | None = None
+
+    def __post_init__(self) -> None:
+        require_positive("dataset.n_train", self.n_train)
+        require_positive("dataset.n_test", self.n_test)
+
+
+@dataclass
+class PaperConfig:
+    """Fields every paper has; a paper's own schema subclasses this."""
+
+    _target_: str = MISSING
+    id: str = MISSING
+    title: str = ""
+
+
+@dataclass
+class RunConfig:
+    """The composed configuration of one stage run."""
+
+    paper: Any = MISSING
+    model: Any = None
+    dataset: Any = MISSING
+    backend: BackendConfig = MISSING
+    profile: ProfileConfig = MISSING
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    job: str | None = None  # names the DVC train job: results/{checkpoints,metrics}/<job>/
+    results_dir: str = "results"

@@ -1,0 +1,102 @@
+"""Prepared-dataset files with an integrity manifest.
+
+Every prepare stage writes tensors with :func:`save_tensors` and a ``manifest.json`` holding their
+SHA-256, shapes and provenance; loaders read back through :func:`load_tensors`, which refuses a file
+whose hash no longer matches (a truncated copy, a hand edit, a stale cache).
+"""
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from qmlrepro.errors import DataError
+
+MANIFEST = "manifest.json"
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write via a temporary file and rename, so an interrupted write never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_torch_save(obj: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, payload: Mapping[str, Any]) -> None:
+    text = json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n"
+    atomic_write_bytes(path, text.encode())
+
+
+def save_tensors(
+    out_dir: Path, name: str, tensors: Mapping[str, torch.Tensor], info: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Save one named bundle of tensors; return its manifest entry."""
+    path = out_dir / f"{name}.pt"
+    atomic_torch_save({k: v.contiguous() for k, v in tensors.items()}, path)
+    return {
+        "file": path.name,
+        "sha256": sha256_file(path),
+        "shapes": {k: list(v.shape) for k, v in tensors.items()},
+        "dtypes": {k: str(v.dtype).removeprefix("torch.") for k, v in tensors.items()},
+        **info,
+    }
+
+
+def write_manifest(out_dir: Path, entries: Mapping[str, Any], provenance: Mapping[str, Any]) -> None:
+    write_json(out_dir / MANIFEST, {"bundles": dict(entries), "provenance": dict(provenance)})
+
+
+def read_manifest(out_dir: Path) -> dict[str, Any]:
+    path = out_dir / MANIFEST
+    if not path.is_file():
+        raise DataError(
+            f"no prepared data at {out_dir} (missing {MANIFEST}); run its prepare stage first, "
+            "e.g. `dvc repro` or `make smoke`"
+        )
+    return json.loads(path.read_text())
+
+
+def load_tensors(out_dir: Path, name: str, verify: bool = True) -> dict[str, torch.Tensor]:
+    """Load a bundle written by :func:`save_tensors`, checking its hash against the manifest."""
+    manifest = read_manifest(out_dir)
+    entry = manifest["bundles"].get(name)
+    if entry is None:
+        known = ", ".join(sorted(manifest["bundles"])) or "none"
+        raise DataError(f"{out_dir} has no bundle '{name}' (available: {known})")
+    path = out_dir / entry["file"]
+    if not path.is_file():
+        raise DataError(f"{path} is listed in the manifest but missing; rerun its prepare stage")
+    if verify and sha256_file(path) != entry["sha256"]:
+        raise DataError(f"{path} fails its SHA-256 check (corrupt or modified); rerun its prepare stage")
+    return torch.load(path, map_location="cpu", weights_only=True)

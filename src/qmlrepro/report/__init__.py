@@ -1,0 +1,1 @@
+"""The reproduction report: statistics over seeds, per-paper sections, Markdown and plots."""

@@ -1,0 +1,69 @@
+"""The metrics files the train and evaluate stages write, read back for the report.
+
+``results/metrics/<job>/train.json`` and ``results/metrics/<job>/eval-<backend>.json`` each hold
+one record per seed with the MLflow run id, so every number in the report points to its run.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qmlrepro.errors import DataError
+
+
+def metrics_path(results_dir: Path, job: str, stage: str, backend: str | None = None) -> Path:
+    name = "train.json" if stage == "train" else f"eval-{backend}.json"
+    return results_dir / "metrics" / job / name
+
+
+@dataclass(frozen=True)
+class JobResult:
+    job: str
+    stage: str
+    paper: str
+    model: str
+    backend: str
+    profile: str
+    runs: tuple[dict[str, Any], ...]
+    describe: dict[str, Any]
+
+    def values(self, metric: str) -> dict[int, float]:
+        """seed -> value, for the seeds that logged ``metric``."""
+        return {r["seed"]: float(r["metrics"][metric]) for r in self.runs if metric in r["metrics"]}
+
+    def run_ids(self) -> list[str]:
+        return [r["mlflow_run_id"] for r in self.runs]
+
+    @classmethod
+    def read(cls, path: Path) -> "JobResult":
+        if not path.is_file():
+            raise DataError(f"missing metrics file {path}; run its train/evaluate stage first")
+        raw = json.loads(path.read_text())
+        return cls(
+            job=raw["job"],
+            stage=raw["stage"],
+            paper=raw["paper"],
+            model=raw["model"],
+            backend=raw["backend"],
+            profile=raw["profile"],
+            runs=tuple(raw["runs"]),
+            describe=raw.get("describe", {}),
+        )
+
+
+@dataclass
+class PaperResults:
+    """Every job result of one paper, looked up by job name and stage."""
+
+    paper: str
+    jobs: dict[tuple[str, str], JobResult]
+
+    def get(self, job: str, stage: str = "train") -> JobResult | None:
+        return self.jobs.get((job, stage))
+
+    def by_stage(self, stage: str) -> list[JobResult]:
+        return [r for (_, s), r in sorted(self.jobs.items()) if s == stage]
+
+    def stages_of(self, job: str) -> list[str]:
+        return sorted(s for (j, s) in self.jobs if j == job)

@@ -1,0 +1,106 @@
+"""Assembles REPORT.md from the registered paper sections and the stages' metrics files."""
+
+import datetime as dt
+import importlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from qmlrepro.papers import paper_modules
+from qmlrepro.report.results import JobResult, PaperResults, metrics_path
+from qmlrepro.report.section import SECTIONS, PlotSink
+
+
+def load_sections() -> None:
+    for module in paper_modules("report"):
+        importlib.import_module(module)
+
+
+def collect(
+    results_dir: Path, jobs: Mapping[str, Mapping[str, Any]]
+) -> tuple[dict[str, PaperResults], list[Path]]:
+    """Read the metrics of the listed jobs: {job: {"stages": [("train", None), ("evaluate", b)]}}.
+
+    Returns the results by paper and the metrics files not written yet (stages not run).
+    """
+    papers: dict[str, PaperResults] = {}
+    missing: list[Path] = []
+    for job, spec in jobs.items():
+        for stage, backend in spec["stages"]:
+            path = metrics_path(results_dir, job, stage, backend)
+            if not path.is_file():
+                missing.append(path)
+                continue
+            result = JobResult.read(path)
+            key = stage if stage == "train" else f"eval-{backend}"
+            papers.setdefault(result.paper, PaperResults(result.paper, {})).jobs[(job, key)] = (
+                result
+            )
+    return papers, missing
+
+
+def write_report(
+    results_dir: Path,
+    jobs: Mapping[str, Mapping[str, Any]],
+    profile: str,
+    git: Mapping[str, str],
+    out: Path,
+) -> list[Path]:
+    """Write ``out`` (REPORT.md) and its plots; return every file written."""
+    load_sections()
+    papers, missing = collect(results_dir, jobs)
+    plots_dir = out.parent / "plots"
+    written: list[Path] = []
+    parts: list[str] = [
+        "# qmlrepro reproduction report",
+        "",
+        f"Profile **{profile}**, code `{git.get('git_commit', 'unknown')[:12]}`"
+        f"{' (uncommitted changes)' if git.get('git_dirty') == 'true' else ''}, "
+        f"written {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}.",
+        "Numbers are mean ± sample std over seeds with a Student-t 95% confidence interval; "
+        "every number links to its MLflow runs (`make mlflow-ui`). Verdicts compare our "
+        "measurements with the paper's claim; they are not tuned to agree.",
+        "",
+    ]
+    sections = sorted(SECTIONS.values(), key=lambda s: (s.order, s.paper_id))
+    toc = [f"- [{s.title}](#{_anchor(s.title)})" for s in sections]
+    parts += ["## Contents", "", *toc, ""]
+    if missing:
+        parts += [
+            "Stages listed in params.yaml but not run yet (their numbers are absent below):",
+            "",
+        ]
+        parts += [f"- `{p.relative_to(results_dir).as_posix()}`" for p in missing] + [""]
+    for section in sections:
+        results = papers.get(section.paper_id)
+        parts += [f"## {section.title}", "", f"**Claim.** {section.claim}", ""]
+        if results is None:
+            parts += [f"_No results in profile `{profile}`: no job of this paper has run._", ""]
+            continue
+        sink = PlotSink(plots_dir, out.parent, section.paper_id)
+        body = section.body(results, sink)
+        written += sink.written
+        parts += [body.markdown, "", f"**Verdict.** {body.verdict}", ""]
+        deviations = [*section.deviations, *body.deviations]
+        parts += ["**Deviations from the paper.**", ""]
+        parts += [f"- {d}" for d in deviations] or ["- none"]
+        parts.append("")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(parts).rstrip() + "\n")
+    return [out, *written]
+
+
+def _anchor(title: str) -> str:
+    keep = [c for c in title.lower() if c.isalnum() or c in " -"]
+    return "".join(keep).replace(" ", "-")
+
+
+def stage_list(train_jobs: Mapping[str, Any], eval_jobs: Mapping[str, Any]) -> dict[str, dict]:
+    """Turn params.yaml's train/evaluate job tables into {job: {"stages": [...]}}."""
+    jobs: dict[str, dict[str, list]] = {job: {"stages": [("train", None)]} for job in train_jobs}
+    for spec in eval_jobs.values():
+        jobs.setdefault(spec["job"], {"stages": []})["stages"].append(("evaluate", spec["backend"]))
+    return jobs
+
+
+__all__: Sequence[str] = ("stage_list", "write_report")

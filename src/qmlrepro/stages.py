@@ -1,0 +1,159 @@
+"""The generic train and evaluate stages: compose, loop over seeds, track, write metrics.
+
+They know no paper: the composed ``paper._target_`` names the :class:`Experiment` class.
+"""
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hydra.utils import get_class
+from omegaconf import DictConfig, OmegaConf
+
+from qmlrepro.config.compose import compose_config
+from qmlrepro.data.artifacts import write_json
+from qmlrepro.errors import ConfigError, DataError
+from qmlrepro.experiment import Experiment, RunContext
+from qmlrepro.paths import project_root, resolve
+from qmlrepro.report.results import JobResult, metrics_path
+from qmlrepro.tracking.git import git_state
+from qmlrepro.tracking.mlflow_run import flatten, tracked_run
+from qmlrepro.training.device import resolve_device
+from qmlrepro.training.seeding import seed_everything
+
+TRAIN_OVERRIDES = "overrides.json"
+
+
+def config_hash(cfg: DictConfig) -> str:
+    """Hash of everything that shapes training (tracking and job naming excluded)."""
+    tree = OmegaConf.to_container(cfg, resolve=True)
+    for key in ("tracking", "job", "results_dir", "choices"):
+        tree.pop(key, None)
+    return hashlib.sha256(json.dumps(tree, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _job_dirs(cfg: DictConfig) -> tuple[str, Path]:
+    if not cfg.job:
+        raise ConfigError("no job name; pass job=<name> (the DVC job key, e.g. job=example-mlp)")
+    return cfg.job, resolve(cfg.results_dir)
+
+
+def _experiment(cfg: DictConfig) -> Experiment:
+    cls = get_class(cfg.paper._target_)
+    if not issubclass(cls, Experiment):
+        raise ConfigError(f"paper._target_={cfg.paper._target_} is not an Experiment subclass")
+    return cls(cfg)
+
+
+def _tags(cfg: DictConfig, seed: int, stage: str) -> dict[str, str]:
+    return {
+        **git_state(project_root()),
+        "paper": cfg.paper.id,
+        "model": str(cfg.choices.get("model")),
+        "job": cfg.job,
+        "profile": cfg.profile.name,
+        "backend": cfg.backend.name,
+        "seed": str(seed),
+        "stage": stage,
+    }
+
+
+def _record(
+    cfg: DictConfig, stage: str, runs: list[dict[str, Any]], describe: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "job": cfg.job,
+        "stage": stage,
+        "paper": cfg.paper.id,
+        "model": str(cfg.choices.get("model")),
+        "backend": cfg.backend.name,
+        "profile": cfg.profile.name,
+        "describe": describe,
+        "runs": runs,
+    }
+
+
+def train(overrides: Sequence[str]) -> Path:
+    """Train every seed of the profile for one job; write checkpoints and ``train.json``."""
+    cfg = compose_config(overrides)
+    job, results = _job_dirs(cfg)
+    ckpt_dir = results / "checkpoints" / job
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    write_json(ckpt_dir / TRAIN_OVERRIDES, {"overrides": list(overrides)})
+    (ckpt_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    experiment = _experiment(cfg)
+    describe = experiment.describe()
+    digest = config_hash(cfg)
+    runs = []
+    for seed in cfg.profile.seeds:
+        checkpoint = ckpt_dir / f"seed{seed}.pt"
+        resume_id = _resumable_run_id(checkpoint, digest)
+        with tracked_run(
+            cfg.tracking.uri,
+            f"qmlrepro/{cfg.paper.id}",
+            f"{job}/seed{seed}",
+            _tags(cfg, seed, "train"),
+            run_id=resume_id,
+        ) as run:
+            run.log_params(
+                {**flatten(OmegaConf.to_container(cfg, resolve=True)), "seed": str(seed)}
+            )
+            run.log_params({f"model_info.{k}": str(v) for k, v in describe.items()})
+            if resume_id is None:
+                run.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
+            seed_everything(seed)
+            ctx = RunContext(seed, run, checkpoint, resolve_device(cfg.backend.device), digest)
+            metrics = experiment.train(ctx)
+            run.log_metrics({f"final/{k}": v for k, v in metrics.items()})
+            run.log_artifact(checkpoint, "checkpoints")
+        runs.append({"seed": seed, "mlflow_run_id": run.run_id, "metrics": metrics})
+    out = metrics_path(results, job, "train")
+    write_json(out, _record(cfg, "train", runs, describe))
+    return out
+
+
+def _resumable_run_id(checkpoint: Path, digest: str) -> str | None:
+    """The MLflow run of an interrupted attempt with the same config, so a rerun continues it."""
+    from qmlrepro.training.checkpoint import load_checkpoint
+
+    state = load_checkpoint(checkpoint, digest)
+    return None if state is None else state.get("mlflow_run_id")
+
+
+def evaluate(
+    job: str, backend: str, extra: Sequence[str] = (), results_dir: str = "results"
+) -> Path:
+    """Evaluate a trained job's checkpoints on one backend, logging into each seed's train run."""
+    results = resolve(results_dir)
+    ckpt_dir = results / "checkpoints" / job
+    saved = ckpt_dir / TRAIN_OVERRIDES
+    if not saved.is_file():
+        raise DataError(
+            f"job '{job}' has no trained checkpoints in {ckpt_dir}; run its train stage first"
+        )
+    train_overrides = json.loads(saved.read_text())["overrides"]
+    cfg = compose_config([*train_overrides, f"backend={backend}", *extra])
+    experiment = _experiment(cfg)
+    trained = JobResult.read(metrics_path(results, job, "train"))
+    runs = []
+    for record in trained.runs:
+        seed = record["seed"]
+        with tracked_run(
+            cfg.tracking.uri,
+            f"qmlrepro/{cfg.paper.id}",
+            f"{job}/seed{seed}",
+            _tags(cfg, seed, "train+evaluate"),
+            run_id=record["mlflow_run_id"],
+        ) as run:
+            seed_everything(seed)
+            ctx = RunContext(
+                seed, run, ckpt_dir / f"seed{seed}.pt", resolve_device(cfg.backend.device)
+            )
+            metrics = experiment.evaluate(ctx)
+            run.log_metrics({f"eval/{backend}/{k}": v for k, v in metrics.items()})
+        runs.append({"seed": seed, "mlflow_run_id": run.run_id, "metrics": metrics})
+    out = metrics_path(results, job, "evaluate", backend)
+    write_json(out, _record(cfg, "evaluate", runs, trained.describe))
+    return out

@@ -1,0 +1,1 @@
+"""Experiment tracking (MLflow): one experiment per paper, one run per (model, seed)."""

@@ -1,0 +1,127 @@
+"""A thin MLflow run wrapper that the training loop and stages log through.
+
+The tracking store defaults to ``sqlite:///mlflow.db`` at the project root with artifacts in
+``mlartifacts/``; ``tracking.uri`` in the config wins, then ``MLFLOW_TRACKING_URI``.
+"""
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from qmlrepro.errors import TrackingError
+from qmlrepro.paths import project_root, resolve
+
+PARAM_VALUE_LIMIT = 6000
+PARAMS_PER_BATCH = 100
+
+
+def tracking_uri(configured: str | None) -> str:
+    if configured:
+        uri = configured
+    elif os.environ.get("MLFLOW_TRACKING_URI"):
+        uri = os.environ["MLFLOW_TRACKING_URI"]
+    else:
+        uri = "sqlite:///mlflow.db"
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        # Relative sqlite paths would follow the cwd of whichever process opens them.
+        uri = f"sqlite:///{resolve(uri.removeprefix('sqlite:///'))}"
+    return uri
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = str(value)[:PARAM_VALUE_LIMIT]
+    return flat
+
+
+class TrackedRun:
+    """One MLflow run; created or resumed by :func:`tracked_run`."""
+
+    def __init__(self, client: Any, run_id: str) -> None:
+        self._client = client
+        self.run_id = run_id
+
+    def log_params(self, params: Mapping[str, str]) -> None:
+        from mlflow.entities import Param
+
+        existing = self._client.get_run(self.run_id).data.params
+        fresh = [Param(k, v) for k, v in params.items() if k not in existing]
+        for start in range(0, len(fresh), PARAMS_PER_BATCH):
+            self._client.log_batch(self.run_id, params=fresh[start : start + PARAMS_PER_BATCH])
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        import time
+
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        batch = [Metric(k, float(v), now, step or 0) for k, v in metrics.items()]
+        if batch:
+            self._client.log_batch(self.run_id, metrics=batch)
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        from mlflow.entities import RunTag
+
+        self._client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+
+    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
+        self._client.log_artifact(self.run_id, str(path), artifact_path)
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        self._client.log_text(self.run_id, text, artifact_file)
+
+    def log_figure(self, figure: Any, artifact_file: str) -> None:
+        self._client.log_figure(self.run_id, figure, artifact_file)
+
+
+def _experiment_id(client: Any, name: str) -> str:
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    artifacts = (project_root() / "mlartifacts" / name).as_uri()
+    try:
+        return client.create_experiment(name, artifact_location=artifacts)
+    except Exception:  # another process created it first
+        experiment = client.get_experiment_by_name(name)
+        if experiment is None:
+            raise
+        return experiment.experiment_id
+
+
+@contextmanager
+def tracked_run(
+    uri: str | None,
+    experiment: str,
+    run_name: str,
+    tags: Mapping[str, str],
+    run_id: str | None = None,
+) -> Iterator[TrackedRun]:
+    """Start (or, given ``run_id``, resume) a run; mark it FAILED if the body raises."""
+    try:
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient(tracking_uri=tracking_uri(uri))
+        if run_id is None:
+            run = client.create_run(
+                _experiment_id(client, experiment), run_name=run_name, tags=dict(tags)
+            )
+            run_id = run.info.run_id
+        else:
+            client.update_run(run_id, status="RUNNING")
+            client.set_tag(run_id, "mlflow.runName", run_name)
+    except Exception as exc:  # MLflow raises many types; all mean "cannot track"
+        raise TrackingError(f"cannot open MLflow run in {tracking_uri(uri)}: {exc}") from exc
+    tracked = TrackedRun(client, run_id)
+    try:
+        yield tracked
+    except BaseException:
+        client.set_terminated(run_id, status="FAILED")
+        raise
+    client.set_terminated(run_id, status="FINISHED")

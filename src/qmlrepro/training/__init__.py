@@ -1,0 +1,1 @@
+"""Shared training machinery: seeding, devices, checkpointed loops."""
