@@ -5,6 +5,7 @@ Download is torchvision's; offline, a root holding ``cifar-10-batches-py/`` work
 (tests use a small generated file).
 """
 
+import pickle
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +23,14 @@ class _UncheckedCIFAR10(CIFAR10):
     def _check_integrity(self) -> bool:
         folder = Path(self.root) / self.base_folder
         return all((folder / name).is_file() for name, _ in self.train_list + self.test_list)
+
+    def _load_meta(self) -> None:
+        meta = Path(self.root) / self.base_folder / self.meta["filename"]
+        if not meta.is_file():
+            raise RuntimeError(f"{meta} not found")
+        with open(meta, "rb") as fh:
+            self.classes = pickle.load(fh, encoding="latin1")[self.meta["key"]]
+        self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
 
 
 def load_raw_cifar10(root: Path, download: bool, verify_checksums: bool) -> dict[str, torch.Tensor]:

@@ -1,0 +1,50 @@
+"""Shared fixtures: an isolated project root and MLflow store per test, offline MNIST."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = (REPO.parent / "shared" / "data").resolve()
+
+
+def shared_mnist_root() -> Path | None:
+    """The offline MNIST copy CI provides (../shared/data), or $QMLREPRO_DATA_ROOT."""
+    env = os.environ.get("QMLREPRO_DATA_ROOT")
+    for root in (Path(env) if env else None, SHARED_DATA):
+        if root is not None and (root / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file():
+            return root
+    return None
+
+
+requires_mnist = pytest.mark.skipif(
+    shared_mnist_root() is None,
+    reason="no offline MNIST (set QMLREPRO_DATA_ROOT or ../shared/data)",
+)
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A scratch project root: stages write data/, results/ and mlflow.db there, read conf/ from
+    the repository."""
+    monkeypatch.setenv("QMLREPRO_ROOT", str(tmp_path))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.delenv("QMLREPRO_DEBUG", raising=False)
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    return tmp_path
+
+
+def run_script(script: str, *args: str, cwd: Path, env: dict[str, str] | None = None):
+    """Run ``pipelines/<script>`` as a user would, in a subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, str(REPO / "pipelines" / script), *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )

@@ -1,0 +1,157 @@
+"""End to end: `dvc repro` of the smoke profile in a fresh copy, then its runs read back over
+MLflow's REST API from a real `mlflow ui` process on a loopback port."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO, requires_mnist, shared_mnist_root
+
+pytestmark = [pytest.mark.slow, requires_mnist]
+BIN = Path(sys.executable).parent
+
+
+def fresh_copy(dest: Path) -> Path:
+    """What a clone holds: tracked and untracked-not-ignored files, committed in a new repo."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    for rel in listed:
+        src = REPO / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "copy"]):
+        subprocess.run(
+            cmd,
+            cwd=dest,
+            check=True,
+            capture_output=True,
+            env={
+                **os.environ,
+                "GIT_AUTHOR_NAME": "t",
+                "GIT_AUTHOR_EMAIL": "t@t",
+                "GIT_COMMITTER_NAME": "t",
+                "GIT_COMMITTER_EMAIL": "t@t",
+            },
+        )
+    return dest
+
+
+def env_for(copy: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("QMLREPRO_ROOT", "MLFLOW_TRACKING_URI", "QMLREPRO_DEBUG", "HYDRA_FULL_ERROR")
+    }
+    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+    env["QMLREPRO_DATA_ROOT"] = str(shared_mnist_root())
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def post(url: str, body: dict) -> dict:
+    req = urllib.request.Request(
+        url, json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+@pytest.fixture(scope="module")
+def smoke_project(tmp_path_factory) -> Path:
+    copy = fresh_copy(tmp_path_factory.mktemp("clone"))
+    env = env_for(copy)
+    subprocess.run(
+        [str(BIN / "python"), "pipelines/use_profile.py", "smoke"], cwd=copy, env=env, check=True
+    )
+    first = subprocess.run(
+        [str(BIN / "dvc"), "repro"], cwd=copy, env=env, capture_output=True, text=True, timeout=900
+    )
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    return copy
+
+
+def test_smoke_repro_writes_report_and_is_idempotent(smoke_project):
+    report = (smoke_project / "results" / "REPORT.md").read_text()
+    assert "Profile **smoke**" in report and "Verdict." in report
+    assert list((smoke_project / "results" / "plots").glob("*.png"))
+    for name in ("x28", "x4_bilinear_0v1"):
+        assert (smoke_project / "data" / "mnist" / f"{name}.pt").is_file()
+    again = subprocess.run(
+        [str(BIN / "dvc"), "repro"],
+        cwd=smoke_project,
+        env=env_for(smoke_project),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert again.returncode == 0
+    assert "Data and pipelines are up to date" in again.stdout + again.stderr
+    assert "Running stage" not in again.stdout
+
+
+def test_runs_are_visible_through_a_real_mlflow_server(smoke_project):
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(BIN / "mlflow"),
+            "ui",
+            "--backend-store-uri",
+            f"sqlite:///{smoke_project / 'mlflow.db'}",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=smoke_project,
+        env=env_for(smoke_project),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail("mlflow ui did not come up")
+                time.sleep(1)
+        experiments = post(f"{base}/api/2.0/mlflow/experiments/search", {"max_results": 100})
+        names = {e["name"]: e["experiment_id"] for e in experiments["experiments"]}
+        assert "qmlrepro/example" in names
+        runs = post(
+            f"{base}/api/2.0/mlflow/runs/search",
+            {"experiment_ids": [names["qmlrepro/example"]], "max_results": 100},
+        )["runs"]
+        assert len(runs) == 4  # 2 jobs x 2 smoke seeds
+        for run in runs:
+            tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
+            metrics = {m["key"] for m in run["data"]["metrics"]}
+            assert tags["profile"] == "smoke" and len(tags["git_commit"]) == 40
+            assert {"final/test_accuracy", "eval/torch/test_accuracy"} <= metrics
+            assert run["info"]["status"] == "FINISHED"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
