@@ -1,0 +1,269 @@
+"""Runs a compiled :class:`~qmlrepro.quantum.program.Program` on batched gate angles.
+
+Work per segment is vectorised over its gates: all rotations of one type in a fused single-qubit
+layer are built in one call, all parameterised phases of a diagonal segment in one matmul. That
+keeps the autograd graph small, which is what dominates at small batch sizes.
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+from qmlrepro.errors import QmlreproError
+from qmlrepro.quantum import kernels
+from qmlrepro.quantum.gates import DENSE, DIAGONAL, ONE_QUBIT, PERMUTATION, GateSpec
+from qmlrepro.quantum.program import GateCall, Program, Segment
+
+
+@dataclass
+class GateGroup:
+    """Gates of one type at one depth of a single-qubit layer."""
+
+    spec: GateSpec
+    positions: torch.Tensor  # index into the layer's qubit list
+    slots: torch.Tensor  # (n_gates, n_params)
+    constant: torch.Tensor | None  # unitary matrices (n_gates, 2, 2) for 'unitary'
+
+
+@dataclass
+class OneQubitPlan:
+    qubits: list[int]
+    steps: list[list[GateGroup]]
+    slots: frozenset[int]
+
+
+@dataclass
+class DiagonalPlan:
+    slots: torch.Tensor  # (G,) angle slot per parameterised gate
+    patterns: torch.Tensor  # (G, 2^n)
+    constant: torch.Tensor  # (2^n,) fixed phases
+    slot_set: frozenset[int]
+
+
+def _plan_one_qubit(segment: Segment) -> OneQubitPlan:
+    qubits = sorted(segment.qubits)
+    pos = {q: i for i, q in enumerate(qubits)}
+    per_qubit: dict[int, list[GateCall]] = {}
+    for call in segment.calls:
+        per_qubit.setdefault(call.qubits[0], []).append(call)
+    steps = []
+    for depth in range(max(len(c) for c in per_qubit.values())):
+        groups: dict[object, list[GateCall]] = {}
+        for q in qubits:
+            calls = per_qubit[q]
+            if depth < len(calls):
+                key = calls[depth].spec if calls[depth].constant_matrix is None else "unitary"
+                groups.setdefault(key, []).append(calls[depth])
+        step = []
+        for key, calls in groups.items():
+            step.append(
+                GateGroup(
+                    spec=calls[0].spec,
+                    positions=torch.tensor([pos[c.qubits[0]] for c in calls]),
+                    slots=torch.tensor([c.slots for c in calls], dtype=torch.long).reshape(
+                        len(calls), -1
+                    ),
+                    constant=torch.cat([c.constant_matrix for c in calls])
+                    if key == "unitary"
+                    else None,
+                )
+            )
+        steps.append(step)
+    return OneQubitPlan(qubits, steps, frozenset(s for c in segment.calls for s in c.slots))
+
+
+def _plan_diagonal(segment: Segment, n: int) -> DiagonalPlan:
+    bits = kernels.basis_bits(n).double()
+    slots, patterns = [], []
+    constant = torch.zeros(2**n, dtype=torch.float64)
+    for call in segment.calls:
+        pattern = call.spec.pattern([bits[q] for q in call.qubits])
+        if call.spec.phase_scale is not None:
+            constant += call.spec.phase_scale * pattern
+        else:
+            (slot,) = call.slots
+            slots.append(slot)
+            patterns.append(pattern)
+    return DiagonalPlan(
+        torch.tensor(slots, dtype=torch.long),
+        torch.stack(patterns) if patterns else torch.zeros(0, 2**n, dtype=torch.float64),
+        constant,
+        frozenset(slots),
+    )
+
+
+class Simulator:
+    """Statevector simulation of a program; ``fuse_qubits`` bounds the Kronecker blocks."""
+
+    def __init__(self, program: Program, fuse_qubits: int = 6) -> None:
+        self.program = program
+        self.fuse_qubits = fuse_qubits
+        n = program.num_qubits
+        self.plans: list[object] = []
+        for segment in program.segments:
+            if segment.kind == ONE_QUBIT:
+                self.plans.append(_plan_one_qubit(segment))
+            elif segment.kind == DIAGONAL:
+                self.plans.append(_plan_diagonal(segment, n))
+            elif segment.kind == PERMUTATION:
+                self.plans.append(segment.permutation)
+            else:
+                self.plans.append(segment.calls[0])
+        slots = program.slots
+        self._plain = [i for i, s in enumerate(slots) if s.column is not None]
+        self._plain_cols = torch.tensor([slots[i].column for i in self._plain], dtype=torch.long)
+        self._other = [i for i, s in enumerate(slots) if s.column is None]
+        order = self._plain + self._other
+        self._inverse = torch.argsort(torch.tensor(order, dtype=torch.long)) if order else None
+        self._cache: dict[tuple, torch.Tensor] = {}
+
+    def _on(self, key: str, tensor: torch.Tensor, device, dtype=None) -> torch.Tensor:
+        cache_key = (key, id(tensor), device, dtype)
+        if cache_key not in self._cache:
+            self._cache[cache_key] = tensor.to(device=device, dtype=dtype or tensor.dtype)
+        return self._cache[cache_key]
+
+    def angles(self, values: torch.Tensor) -> torch.Tensor:
+        """(B, P) parameter values -> (B, A) gate angles, one gather for the plain parameters."""
+        if self._inverse is None:
+            return values.new_zeros(values.shape[0], 0)
+        parts = [values.index_select(1, self._on("cols", self._plain_cols, values.device))]
+        for i in self._other:
+            fn = self.program.slots[i].fn
+            column = fn(values) if callable(fn) else values.new_full(values.shape[:1], fn)
+            parts.append(column.unsqueeze(1))
+        stacked = torch.cat(parts, dim=1)
+        return stacked.index_select(1, self._on("inv", self._inverse, values.device))
+
+    def run(
+        self,
+        angles: torch.Tensor,
+        amplitudes: torch.Tensor | None,
+        cdtype: torch.dtype,
+        shared: frozenset[int] = frozenset(),
+    ) -> torch.Tensor:
+        """Final statevector (B, 2^n). Gates fed only by ``shared`` slots (one value for every
+        row) are built once and applied as shared matrices."""
+        n, batch, device = self.program.num_qubits, angles.shape[0], angles.device
+        state = None
+        for segment, plan in zip(self.program.segments, self.plans, strict=True):
+            if segment.kind == ONE_QUBIT:
+                rows = angles[:1] if shared.issuperset(plan.slots) else angles
+                mats = self._layer_matrices(plan, rows, cdtype)
+                if state is None and not self.program.encodings:
+                    state = self._product_from_zero(plan.qubits, mats, n, batch, cdtype, device)
+                    continue
+                state = self._initial(state, batch, amplitudes, cdtype, device)
+                state = self._apply_layer(state, plan.qubits, mats, n)
+                continue
+            state = self._initial(state, batch, amplitudes, cdtype, device)
+            if segment.kind == DIAGONAL:
+                phase = self._on("const", plan.constant, device, angles.dtype).unsqueeze(0)
+                if len(plan.slots):
+                    rows = angles[:1] if shared.issuperset(plan.slot_set) else angles
+                    picked = rows.index_select(1, self._on("dslots", plan.slots, device))
+                    phase = phase + picked @ self._on("pat", plan.patterns, device, angles.dtype)
+                state = kernels.apply_phase(state, phase)
+            elif segment.kind == PERMUTATION:
+                state = kernels.apply_permutation(state, self._on("perm", plan, device))
+            elif segment.kind == DENSE:
+                state = kernels.apply_matrix(
+                    state, self._dense(plan, angles, shared, cdtype), plan.qubits, n
+                )
+        return self._initial(state, batch, amplitudes, cdtype, device)
+
+    @staticmethod
+    def _dense(call: GateCall, angles, shared, cdtype) -> torch.Tensor:
+        if call.constant_matrix is not None:
+            return call.constant_matrix.to(device=angles.device, dtype=cdtype)
+        rows = angles[:1] if shared.issuperset(call.slots) else angles
+        matrix = call.spec.matrix([rows[:, s] for s in call.slots])
+        if matrix.dim() == 2:
+            matrix = matrix.unsqueeze(0)
+        return matrix.to(device=angles.device, dtype=cdtype)
+
+    def _layer_matrices(self, plan: OneQubitPlan, rows: torch.Tensor, cdtype) -> torch.Tensor:
+        """(R, Q, 2, 2): the product of each qubit's gates in this layer."""
+        device, r = rows.device, rows.shape[0]
+        total = None
+        for step in plan.steps:
+            mats, positions = [], []
+            for group in step:
+                k = len(group.positions)
+                if group.constant is not None:
+                    m = (
+                        group.constant.to(device=device, dtype=cdtype)
+                        .unsqueeze(0)
+                        .expand(r, -1, -1, -1)
+                    )
+                elif group.spec.n_params == 0:
+                    m = group.spec.matrix([]).to(device=device, dtype=cdtype).expand(r, k, 2, 2)
+                else:
+                    slots = self._on("gslots", group.slots, device)
+                    args = [rows.index_select(1, slots[:, j]) for j in range(group.spec.n_params)]
+                    m = group.spec.matrix(args).to(cdtype)
+                mats.append(m)
+                positions.append(group.positions)
+            m = torch.cat(mats, dim=1) if len(mats) > 1 else mats[0]
+            pos = torch.cat(positions) if len(positions) > 1 else positions[0]
+            if total is None:
+                total = torch.eye(2, dtype=cdtype, device=device).expand(r, len(plan.qubits), 2, 2)
+            if len(pos) == len(plan.qubits) and bool((pos == torch.arange(len(pos))).all()):
+                total = torch.matmul(m, total)
+            else:
+                pos = pos.to(device)
+                total = total.index_copy(1, pos, torch.matmul(m, total.index_select(1, pos)))
+        return total
+
+    @staticmethod
+    def _product_from_zero(qubits, mats, n, batch, cdtype, device) -> torch.Tensor:
+        e0 = torch.zeros(1, 2, dtype=cdtype, device=device)
+        e0[0, 0] = 1
+        where = {q: i for i, q in enumerate(qubits)}
+        columns = [mats[:, where[q], :, 0] if q in where else e0 for q in range(n)]
+        state = kernels.product_state(columns)
+        return state.expand(batch, -1) if state.shape[0] == 1 else state
+
+    def _apply_layer(self, state, qubits: list[int], mats: torch.Tensor, n: int) -> torch.Tensor:
+        if mats.shape[0] != 1:
+            for i, q in enumerate(qubits):
+                state = kernels.apply_one_qubit_rows(state, mats[:, i], q, n)
+            return state
+        where = {q: i for i, q in enumerate(qubits)}
+        identity = torch.eye(2, dtype=state.dtype, device=state.device).unsqueeze(0)
+        lo = 0
+        while lo < len(qubits):
+            start, hi = qubits[lo], lo
+            while hi + 1 < len(qubits) and qubits[hi + 1] - start < self.fuse_qubits:
+                hi += 1
+            stop = qubits[hi] + 1
+            block = kernels.kron_matrices(
+                [mats[:, where[q]] if q in where else identity for q in range(start, stop)]
+            )
+            state = kernels.apply_block(state, block, start, stop - start, n)
+            lo = hi + 1
+        return state
+
+    def _initial(self, state, batch, amplitudes, cdtype, device) -> torch.Tensor:
+        if state is not None:
+            return state
+        n = self.program.num_qubits
+        if not self.program.encodings:
+            return kernels.zero_state(batch, n, cdtype, device)
+        if amplitudes is None:
+            raise QmlreproError("this circuit amplitude-encodes its inputs: pass inputs")
+        registers: dict[int, torch.Tensor] = {}
+        for qubits, start in self.program.encodings:
+            if qubits != list(range(qubits[0], qubits[0] + len(qubits))):
+                raise QmlreproError("amplitude encoding needs consecutive ascending qubits")
+            chunk = amplitudes[:, start : start + 2 ** len(qubits)]
+            registers[qubits[0]] = (chunk / chunk.norm(dim=1, keepdim=True)).to(cdtype)
+        e0 = torch.zeros(1, 2, dtype=cdtype, device=device)
+        e0[0, 0] = 1
+        columns, q = [], 0
+        while q < n:
+            reg = registers.get(q, e0)
+            columns.append(reg)
+            q += reg.shape[1].bit_length() - 1
+        state = kernels.product_state(columns)
+        return state.expand(batch, -1) if state.shape[0] == 1 else state

@@ -1,0 +1,122 @@
+"""The training path: a Qiskit circuit as a batched, differentiable torch module.
+
+``TorchCircuit(circuit, inputs, weights, observables)`` maps inputs (B, n_in) and weights (n_w,)
+to expectation values (B, n_obs), or to outcome probabilities (B, 2^m) of ``measured`` qubits.
+Exact by default (autograd through the statevector); with ``shots`` the forward values are
+sample estimates and gradients come from the parameter-shift rule with the same shots.
+"""
+
+from collections.abc import Sequence
+
+import torch
+from qiskit import QuantumCircuit
+from qiskit.circuit import Parameter
+from qiskit.quantum_info import SparsePauliOp
+
+from qmlrepro.errors import QmlreproError
+from qmlrepro.quantum.observables import PauliTerm, diagonal_matrix, expectation, pauli_terms
+from qmlrepro.quantum.program import compile_circuit
+from qmlrepro.quantum.simulator import Simulator
+
+COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
+
+
+class TorchCircuit(torch.nn.Module):
+    """A parameterised circuit as a module. Weights live here as one ``nn.Parameter``."""
+
+    def __init__(
+        self,
+        circuit: QuantumCircuit,
+        inputs: Sequence[Parameter] = (),
+        weights: Sequence[Parameter] = (),
+        observables: Sequence[SparsePauliOp] | None = None,
+        measured: Sequence[int] | None = None,
+        shots: int | None = None,
+        dtype: torch.dtype = torch.float32,
+        init_weights: torch.Tensor | None = None,
+        fuse_qubits: int = 6,
+        n_amplitude_inputs: int = 0,
+    ) -> None:
+        super().__init__()
+        if (observables is None) == (measured is None):
+            raise QmlreproError(
+                "give exactly one of observables (expectations) or measured (probabilities)"
+            )
+        self.circuit = circuit
+        self.input_params, self.weight_params = list(inputs), list(weights)
+        self.program = compile_circuit(circuit, self.input_params + self.weight_params)
+        self.simulator = Simulator(self.program, fuse_qubits)
+        self.observables = list(observables) if observables is not None else None
+        self.terms: list[list[PauliTerm]] | None = (
+            [pauli_terms(o) for o in self.observables] if self.observables is not None else None
+        )
+        self.measured = list(measured) if measured is not None else None
+        self.shots = shots
+        self.dtype = dtype
+        self.n_amplitude_inputs = n_amplitude_inputs
+        input_names = {p.name for p in self.input_params}
+        self.shared_slots = frozenset(
+            i for i, slot in enumerate(self.program.slots) if not slot.depends & input_names
+        )
+        init = init_weights if init_weights is not None else torch.zeros(len(self.weight_params))
+        self.weights = torch.nn.Parameter(init.to(dtype).clone())
+
+    @property
+    def num_qubits(self) -> int:
+        return self.program.num_qubits
+
+    def values(self, inputs: torch.Tensor) -> torch.Tensor:
+        """(B, P) parameter values in program column order: angle inputs, then weights."""
+        angle_inputs = inputs[:, self.n_amplitude_inputs :] if self.n_amplitude_inputs else inputs
+        w = self.weights.to(inputs.dtype).unsqueeze(0).expand(inputs.shape[0], -1)
+        return torch.cat([angle_inputs, w], dim=1)
+
+    def forward(self, inputs: torch.Tensor | None = None) -> torch.Tensor:
+        if inputs is None:
+            inputs = self.weights.new_zeros(1, len(self.input_params))
+        inputs = inputs.to(self.dtype)
+        amplitudes = inputs[:, : self.n_amplitude_inputs] if self.n_amplitude_inputs else None
+        angles = self.simulator.angles(self.values(inputs))
+        if self.shots is None:
+            state = self.simulator.run(angles, amplitudes, COMPLEX[self.dtype], self.shared_slots)
+            return self.readout(state)
+        from qmlrepro.quantum.shots import shot_estimate
+
+        return shot_estimate(self, angles, amplitudes)
+
+    def state(self, inputs: torch.Tensor | None = None) -> torch.Tensor:
+        if inputs is None:
+            inputs = self.weights.new_zeros(1, len(self.input_params))
+        inputs = inputs.to(self.dtype)
+        amplitudes = inputs[:, : self.n_amplitude_inputs] if self.n_amplitude_inputs else None
+        angles = self.simulator.angles(self.values(inputs))
+        return self.simulator.run(angles, amplitudes, COMPLEX[self.dtype], self.shared_slots)
+
+    def readout(self, state: torch.Tensor) -> torch.Tensor:
+        """Exact expectations (B, n_obs) or marginal probabilities (B, 2^m)."""
+        if self.terms is not None:
+            if all(t.diagonal for terms in self.terms for t in terms):
+                probs = state.real**2 + state.imag**2
+                return probs @ self._diag(state.device, probs.dtype)
+            return torch.stack([expectation(state, terms) for terms in self.terms], dim=1)
+        return marginal(state.real**2 + state.imag**2, self.measured, self.num_qubits)
+
+    def _diag(self, device, dtype) -> torch.Tensor:
+        key = f"_diag_{device}_{dtype}"
+        if not hasattr(self, key):
+            object.__setattr__(
+                self, key, diagonal_matrix(self.terms, self.num_qubits, device).to(dtype)
+            )
+        return getattr(self, key)
+
+
+def marginal(probs: torch.Tensor, measured: list[int], n: int) -> torch.Tensor:
+    """Probabilities of the measured qubits (measured[0] = least significant outcome bit)."""
+    if measured == list(range(n)):
+        return probs
+    index = torch.arange(2**n, device=probs.device)
+    outcome = torch.zeros_like(index)
+    for i, q in enumerate(measured):
+        outcome |= ((index >> q) & 1) << i
+    out = probs.new_zeros(probs.shape[0], 2 ** len(measured))
+    return out.index_add(1, outcome, probs)
