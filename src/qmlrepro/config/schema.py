@@ -61,13 +61,34 @@ class BackendConfig:
     name: str = MISSING
     device: str = "auto"
     dtype: str = "float32"
-    shots: int | None = None
+    shots: int | None = None  # torch backends: sample estimates + shot-based parameter shift
     seed: int | None = None
+    executor: Any = None  # Qiskit backends: _target_ of a qmlrepro.quantum executor and its options
 
     def __post_init__(self) -> None:
         require_choice("backend.device", self.device, DEVICES)
         require_choice("backend.dtype", self.dtype, DTYPES)
         require_positive("backend.shots", self.shots)
+        if self.executor:
+            self._preflight(dict(self.executor))
+
+    @staticmethod
+    def _preflight(executor: dict) -> None:
+        """Fail before any work: an unknown fake device, or hardware without credentials."""
+        target = str(executor.get("_target_", ""))
+        if "noise_backend" in executor:
+            from qmlrepro.quantum.qiskit_executors import fake_backend
+
+            fake_backend(executor["noise_backend"])
+        if target.endswith("IBMRuntime"):
+            if executor.get("local"):
+                from qmlrepro.quantum.qiskit_executors import fake_backend
+
+                fake_backend(executor["device"])
+            else:
+                from qmlrepro.quantum.ibm_runtime import require_credentials
+
+                require_credentials()
 
 
 @dataclass

@@ -1,0 +1,57 @@
+"""Build a model's quantum layer from the ``backend`` config: the one place that knows executors.
+
+Models describe their circuit as a :class:`CircuitSpec` and call :func:`quantum_layer`; they never
+branch on the backend. Torch backends give a differentiable :class:`TorchCircuit` (exact or with
+shots); Qiskit backends give a :class:`QiskitLayer` with the same weights and call signature,
+for evaluation.
+"""
+
+import numpy as np
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from qmlrepro.quantum.qiskit_executors import QiskitExecutor
+from qmlrepro.quantum.spec import CircuitSpec
+from qmlrepro.quantum.torch_executor import TorchCircuit
+from qmlrepro.training.device import resolve_dtype
+
+
+class QiskitLayer(torch.nn.Module):
+    """Runs the spec through a Qiskit executor (no gradient). Same ``weights`` as TorchCircuit, so
+    a trained checkpoint loads into either."""
+
+    def __init__(
+        self, spec: CircuitSpec, executor: QiskitExecutor, init_weights: torch.Tensor
+    ) -> None:
+        super().__init__()
+        self.spec, self.executor = spec, executor
+        self.weights = torch.nn.Parameter(init_weights.clone(), requires_grad=False)
+
+    def forward(self, inputs: torch.Tensor | None = None) -> torch.Tensor:
+        if inputs is None:
+            inputs = torch.zeros(1, len(self.spec.inputs))
+        values = self.executor.run(
+            self.spec,
+            inputs.detach().cpu().double().numpy(),
+            self.weights.detach().cpu().double().numpy(),
+        )
+        return torch.as_tensor(np.asarray(values), dtype=inputs.dtype, device=inputs.device)
+
+
+def quantum_layer(
+    spec: CircuitSpec, backend: DictConfig, init_weights: torch.Tensor
+) -> torch.nn.Module:
+    if backend.get("executor") is None:
+        return TorchCircuit(
+            spec.circuit,
+            spec.inputs,
+            spec.weights,
+            observables=spec.observables,
+            measured=spec.measured,
+            shots=backend.shots,
+            dtype=resolve_dtype(backend.dtype),
+            init_weights=init_weights,
+            n_amplitude_inputs=spec.n_amplitude_inputs,
+        )
+    return QiskitLayer(spec, instantiate(backend.executor), init_weights)

@@ -1,0 +1,212 @@
+"""The evaluation path: the same circuit through Qiskit primitives (V2) on Aer.
+
+Every executor takes a :class:`CircuitSpec` plus input and weight values and returns an array of
+the spec's outputs (B, n_outputs), one PUB per measurement setting with the inputs as its
+parameter array (one PUB per input only for amplitude-encoded circuits, whose amplitudes cannot be
+parameters).
+"""
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+from qiskit import QuantumCircuit
+from qiskit.transpiler import generate_preset_pass_manager
+
+from qmlrepro.errors import ConfigError, QmlreproError
+from qmlrepro.quantum.encoding import bind_amplitudes, has_amplitude_encoding
+from qmlrepro.quantum.measurement import (
+    expectations_from_bits,
+    observable_circuits,
+    probabilities_from_bits,
+    probability_circuit,
+    unpack_bits,
+)
+from qmlrepro.quantum.spec import CircuitSpec
+
+# Aer 0.18.2 ignores the parameters of controlled rotations (crx, cry, crz, cp) in parameterised
+# PUBs (they act as if the angle were 0); our executor-agreement test caught it. Circuits for the
+# ideal Aer executors are therefore decomposed to gates whose parameters Aer binds correctly.
+AER_SAFE_BASIS = [
+    "u", "p", "rx", "ry", "rz", "rzz", "cx", "cz", "cy", "swap", "h", "x", "y", "z",
+    "s", "sdg", "t", "tdg", "sx", "sxdg", "id", "measure",
+]  # fmt: skip
+
+
+def aer_safe(circuit: QuantumCircuit) -> QuantumCircuit:
+    from qiskit import transpile
+
+    return transpile(circuit, basis_gates=AER_SAFE_BASIS, optimization_level=0)
+
+
+class CircuitTooLarge(QmlreproError):
+    """The circuit needs more qubits than the chosen backend has."""
+
+
+class QiskitExecutor(ABC):
+    name = "qiskit"
+
+    @abstractmethod
+    def run(self, spec: CircuitSpec, inputs: np.ndarray, weights: np.ndarray) -> np.ndarray: ...
+
+    def _pubs(
+        self, circuit: QuantumCircuit, spec: CircuitSpec, inputs: np.ndarray, weights: np.ndarray
+    ) -> list[tuple[QuantumCircuit, np.ndarray]]:
+        """One PUB with a parameter array, or one per input for amplitude-encoded circuits."""
+        if not has_amplitude_encoding(circuit):
+            return [(circuit, spec.parameter_values(circuit, inputs, weights))]
+        pubs = []
+        for row in range(len(inputs)):
+            bound = bind_amplitudes(circuit, inputs[row, : spec.n_amplitude_inputs])
+            pubs.append((bound, spec.parameter_values(bound, inputs[row : row + 1], weights)))
+        return pubs
+
+
+def _check_width(circuit: QuantumCircuit, available: int, backend: str) -> None:
+    if circuit.num_qubits > available:
+        raise CircuitTooLarge(
+            f"circuit needs {circuit.num_qubits} qubits but backend {backend} has {available}; "
+            "choose a larger backend or a smaller model"
+        )
+
+
+class SamplingExecutor(QiskitExecutor):
+    """Outputs from measured bits; subclasses say how circuits are transpiled and sampled."""
+
+    def __init__(self, shots: int, seed: int | None = None) -> None:
+        if shots < 1:
+            raise ConfigError(f"shots={shots} must be >= 1")
+        self.shots, self.seed = shots, seed
+
+    @abstractmethod
+    def _transpile(self, circuit: QuantumCircuit) -> QuantumCircuit: ...
+
+    @abstractmethod
+    def _sample(self, pubs: list[tuple[QuantumCircuit, np.ndarray]]) -> list[np.ndarray]:
+        """Packed bit arrays (n_bindings, shots, n_bytes), one per PUB."""
+
+    def _bits(self, circuit: QuantumCircuit, spec, inputs, weights) -> np.ndarray:
+        isa = self._transpile(circuit) if not has_amplitude_encoding(circuit) else None
+        pubs = self._pubs(circuit, spec, inputs, weights)
+        if isa is not None:
+            pubs = [(isa, values) for _, values in pubs]
+        else:
+            pubs = [(self._transpile(c), values) for c, values in pubs]
+        packed = self._sample(pubs)
+        n_bits = circuit.num_clbits
+        return np.concatenate([unpack_bits(p, n_bits) for p in packed], axis=0)
+
+    def run(self, spec: CircuitSpec, inputs: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        inputs, weights = np.asarray(inputs, dtype=float), np.asarray(weights, dtype=float)
+        if spec.observables is not None:
+            groups = observable_circuits(spec)
+            bits = [self._bits(g.circuit, spec, inputs, weights) for g in groups]
+            return expectations_from_bits(spec, groups, bits)
+        circuit = probability_circuit(spec)
+        return probabilities_from_bits(
+            self._bits(circuit, spec, inputs, weights), len(spec.measured)
+        )
+
+
+class AerStatevector(QiskitExecutor):
+    """Exact expectation values / probabilities from Aer's statevector simulator."""
+
+    name = "aer_statevector"
+
+    def __init__(self, seed: int | None = None) -> None:
+        from qiskit_aer import AerSimulator
+
+        self.simulator = AerSimulator(method="statevector")
+
+    def run(self, spec: CircuitSpec, inputs: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        from qiskit_aer.primitives import EstimatorV2
+
+        inputs, weights = np.asarray(inputs, dtype=float), np.asarray(weights, dtype=float)
+        if spec.observables is not None:
+            estimator = EstimatorV2(options={"backend_options": {"method": "statevector"}})
+            observables = [list(spec.observables)]  # shape (1, n_obs), broadcast over inputs
+            pubs = [
+                (aer_safe(c), observables, values[:, None, :])
+                for c, values in self._pubs(spec.circuit, spec, inputs, weights)
+            ]
+            results = estimator.run(pubs).result()
+            return np.concatenate([r.data.evs for r in results], axis=0)
+        out = []
+        for circuit, values in self._pubs(spec.circuit, spec, inputs, weights):
+            qc = aer_safe(circuit)
+            qc.save_probabilities(list(spec.measured))
+            binds = (
+                [{p: values[:, j].tolist() for j, p in enumerate(qc.parameters)}]
+                if qc.parameters
+                else None
+            )
+            result = self.simulator.run(qc, parameter_binds=binds).result()
+            out += [np.asarray(result.data(i)["probabilities"]) for i in range(len(values))]
+        return np.stack(out)
+
+
+class AerShots(SamplingExecutor):
+    """Ideal simulator, finite shots (Aer SamplerV2)."""
+
+    name = "aer_shots"
+
+    def _transpile(self, circuit: QuantumCircuit) -> QuantumCircuit:
+        return aer_safe(circuit)
+
+    def _sample(self, pubs):
+        from qiskit_aer.primitives import SamplerV2
+
+        sampler = SamplerV2(default_shots=self.shots, seed=self.seed)
+        return [
+            r.data.meas.array.reshape(-1, self.shots, r.data.meas.array.shape[-1])
+            for r in sampler.run(pubs).result()
+        ]
+
+
+def fake_backend(name: str):
+    """``fake_paris`` -> qiskit_ibm_runtime.fake_provider.FakeParisV2()."""
+    from qiskit_ibm_runtime import fake_provider
+
+    cls_name = (
+        "Fake" + "".join(part.title() for part in name.removeprefix("fake_").split("_")) + "V2"
+    )
+    cls = getattr(fake_provider, cls_name, None)
+    if cls is None:
+        known = sorted(
+            "fake_" + n.removeprefix("Fake").removesuffix("V2").lower()
+            for n in dir(fake_provider)
+            if n.startswith("Fake") and n.endswith("V2")
+        )
+        raise ConfigError(f"unknown fake backend '{name}'; e.g. {', '.join(known[:12])}, ...")
+    return cls()
+
+
+class AerNoise(SamplingExecutor):
+    """Aer with the noise model, basis gates and coupling map of an IBM device's fake backend;
+    circuits are transpiled to that device's ISA by a preset pass manager."""
+
+    name = "aer_noise"
+
+    def __init__(
+        self, noise_backend: str, shots: int, optimization_level: int = 1, seed: int | None = None
+    ) -> None:
+        super().__init__(shots, seed)
+        from qiskit_aer import AerSimulator
+
+        self.device = fake_backend(noise_backend)
+        self.simulator = AerSimulator.from_backend(self.device)
+        self.pm = generate_preset_pass_manager(
+            optimization_level=optimization_level, backend=self.device, seed_transpiler=seed
+        )
+
+    def _transpile(self, circuit: QuantumCircuit) -> QuantumCircuit:
+        _check_width(circuit, self.device.num_qubits, self.device.name)
+        return self.pm.run(circuit)
+
+    def _sample(self, pubs):
+        from qiskit_aer.primitives import SamplerV2
+
+        sampler = SamplerV2.from_backend(self.simulator, default_shots=self.shots, seed=self.seed)
+        return [
+            r.data.meas.array.reshape(-1, self.shots, r.data.meas.array.shape[-1])
+            for r in sampler.run(pubs).result()
+        ]
