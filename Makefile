@@ -59,6 +59,7 @@ smoke: setup
 	@echo "report: results/REPORT.md   runs: make mlflow-ui   (back to default: make reproduce-paper)"
 
 bench: setup
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,bench]"
 	$(PY) benchmarks/run.py
 
 mlflow-ui: setup

@@ -95,7 +95,7 @@ def _plan_diagonal(segment: Segment, n: int) -> DiagonalPlan:
 class Simulator:
     """Statevector simulation of a program; ``fuse_qubits`` bounds the Kronecker blocks."""
 
-    def __init__(self, program: Program, fuse_qubits: int = 6) -> None:
+    def __init__(self, program: Program, fuse_qubits: int = 4) -> None:
         self.program = program
         self.fuse_qubits = fuse_qubits
         n = program.num_qubits

@@ -34,7 +34,7 @@ class TorchCircuit(torch.nn.Module):
         shots: int | None = None,
         dtype: torch.dtype = torch.float32,
         init_weights: torch.Tensor | None = None,
-        fuse_qubits: int = 6,
+        fuse_qubits: int = 4,
         n_amplitude_inputs: int = 0,
     ) -> None:
         super().__init__()

@@ -1,0 +1,263 @@
+"""Torch statevector executor: training-step speed and memory vs PennyLane, gate-by-gate torch
+and qiskit-machine-learning; plus noisy ibmq_paris inference time on Aer.
+
+Circuit (issue 3): RY(x_i) encoding on n qubits, 2 layers of [RY(w), RZ(w) on every qubit + CNOT
+ring], <Z_i> on all qubits; a step is forward + backward of the summed outputs at complex64.
+Every measurement runs in a fresh subprocess so peak RSS belongs to that measurement alone.
+"""
+
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+SIZES = [(8, 32), (8, 256), (12, 256), (16, 32), (16, 256)]
+PENNYLANE_SIZES = [(8, 32), (8, 256), (12, 256), (16, 32)]  # (16, 256) needs > 20 GB
+GATEWISE_SIZES = [(8, 256), (12, 256)]
+NOISY_INPUTS = 200
+
+
+def circuit(n: int):
+    from qiskit import QuantumCircuit
+    from qiskit.circuit import ParameterVector
+    from qiskit.quantum_info import SparsePauliOp
+
+    x, w = ParameterVector("x", n), ParameterVector("w", 4 * n)
+    qc, k = QuantumCircuit(n), 0
+    for q in range(n):
+        qc.ry(x[q], q)
+    for _ in range(2):
+        for q in range(n):
+            qc.ry(w[k], q)
+            qc.rz(w[k + 1], q)
+            k += 2
+        for q in range(n):
+            qc.cx(q, (q + 1) % n)
+    obs = [SparsePauliOp.from_sparse_list([("Z", [q], 1.0)], n) for q in range(n)]
+    return qc, x, w, obs
+
+
+def _timed(step, reps: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def ours(n: int, batch: int) -> float:
+    import torch
+
+    from qmlrepro.quantum.torch_executor import TorchCircuit
+
+    qc, x, w, obs = circuit(n)
+    module = TorchCircuit(qc, x, w, observables=obs, init_weights=torch.randn(len(w)))
+    inputs = torch.rand(batch, n, requires_grad=True)
+    return _timed(lambda: module(inputs).sum().backward(), 10 if n < 16 else 3)
+
+
+def pennylane(n: int, batch: int) -> float:
+    import pennylane as qml
+    import torch
+
+    dev = qml.device("default.qubit", wires=n)
+
+    @qml.qnode(dev, interface="torch", diff_method="backprop")
+    def node(inputs, weights):
+        for q in range(n):
+            qml.RY(inputs[:, q], wires=q)
+        k = 0
+        for _ in range(2):
+            for q in range(n):
+                qml.RY(weights[k], wires=q)
+                qml.RZ(weights[k + 1], wires=q)
+                k += 2
+            for q in range(n):
+                qml.CNOT(wires=[q, (q + 1) % n])
+        return [qml.expval(qml.PauliZ(q)) for q in range(n)]
+
+    weights = torch.randn(4 * n, requires_grad=True)
+    inputs = torch.rand(batch, n, requires_grad=True)
+    return _timed(lambda: torch.stack(node(inputs, weights)).sum().backward(), 5 if n < 16 else 2)
+
+
+def gatewise(n: int, batch: int) -> float:
+    """TorchQuantum-style: one einsum per gate on a (B, 2, ..., 2) complex64 state."""
+    import torch
+
+    def one(state, m, q):
+        state = torch.movedim(state, q + 1, -1)
+        state = (
+            torch.matmul(state, m.transpose(-1, -2))
+            if m.dim() == 2
+            else torch.einsum("b...j,bij->b...i", state, m)
+        )
+        return torch.movedim(state, -1, q + 1)
+
+    def ry(t):
+        c, s = torch.cos(t / 2), torch.sin(t / 2)
+        return torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2).to(
+            torch.complex64
+        )
+
+    def rz(t):
+        e = torch.polar(torch.ones_like(t), t / 2)
+        z = torch.zeros_like(e)
+        return torch.stack([torch.stack([e.conj(), z], -1), torch.stack([z, e], -1)], -2)
+
+    cx = torch.tensor(
+        [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]], dtype=torch.complex64
+    ).reshape(2, 2, 2, 2)
+    weights = torch.randn(4 * n, requires_grad=True)
+    inputs = torch.rand(batch, n, requires_grad=True)
+
+    def step():
+        state = torch.zeros((batch,) + (2,) * n, dtype=torch.complex64)
+        state[(slice(None),) + (0,) * n] = 1
+        for q in range(n):
+            state = one(state, ry(inputs[:, q]), q)
+        k = 0
+        for _ in range(2):
+            for q in range(n):
+                state = one(state, ry(weights[k]), q)
+                state = one(state, rz(weights[k + 1]), q)
+                k += 2
+            for q in range(n):
+                a, b = q + 1, (q + 1) % n + 1
+                state = torch.movedim(state, (a, b), (-2, -1))
+                state = torch.einsum("...kl,ijkl->...ij", state, cx)
+                state = torch.movedim(state, (-2, -1), (a, b))
+        probs = state.abs() ** 2
+        out = torch.stack(
+            [
+                probs.select(q + 1, 0).flatten(1).sum(1) - probs.select(q + 1, 1).flatten(1).sum(1)
+                for q in range(n)
+            ],
+            1,
+        )
+        out.sum().backward()
+
+    return _timed(step, 5)
+
+
+def qiskit_ml(n: int, batch: int) -> float:
+    import torch
+    from qiskit.primitives import StatevectorEstimator
+    from qiskit_machine_learning.connectors import TorchConnector
+    from qiskit_machine_learning.neural_networks import EstimatorQNN
+
+    qc, x, w, obs = circuit(n)
+    qnn = EstimatorQNN(
+        circuit=qc,
+        observables=obs,
+        input_params=list(x),
+        weight_params=list(w),
+        estimator=StatevectorEstimator(),
+        input_gradients=True,
+    )
+    model = TorchConnector(qnn)
+    inputs = torch.rand(batch, n, requires_grad=True)
+    return _timed(lambda: model(inputs).sum().backward(), 1, warmup=0)  # ~2 min per step
+
+
+def noisy_inference(n_inputs: int) -> float:
+    """Seconds for the qssl ring circuit (8 qubits, RX encoding, 2 x [RY, CRX ring]) on
+    FakeParisV2 with 100 shots per input."""
+    import numpy as np
+    from qiskit import QuantumCircuit
+    from qiskit.circuit import ParameterVector
+    from qiskit.quantum_info import SparsePauliOp
+
+    from qmlrepro.quantum.qiskit_executors import AerNoise
+    from qmlrepro.quantum.spec import make_spec
+
+    n = 8
+    x, w = ParameterVector("x", n), ParameterVector("w", 4 * n)
+    qc, k = QuantumCircuit(n), 0
+    for q in range(n):
+        qc.rx(x[q], q)
+    for _ in range(2):
+        for q in range(n):
+            qc.ry(w[k], q)
+            k += 1
+        for q in range(n):
+            qc.crx(w[k], q, (q + 1) % n)
+            k += 1
+    obs = [SparsePauliOp.from_sparse_list([("Z", [q], 1.0)], n) for q in range(n)]
+    spec = make_spec(qc, x, w, observables=obs)
+    rng = np.random.default_rng(0)
+    inputs, weights = rng.uniform(0, np.pi, (n_inputs, n)), rng.normal(0, n**-0.5, 4 * n)
+    executor = AerNoise("fake_paris", shots=100, optimization_level=1, seed=1)
+    start = time.perf_counter()
+    executor.run(spec, inputs, weights)
+    return time.perf_counter() - start
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM; unlike ru_maxrss it is not inherited on exec)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _child(fn_name: str, args: list[str]) -> dict:
+    try:
+        value = globals()[fn_name](*[int(a) for a in args])
+    except Exception as exc:  # report, do not crash the whole benchmark
+        return {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"value": round(value, 3), "peak_rss_mb": _peak_rss_mb()}
+
+
+def measure(fn_name: str, *args: int, timeout: float = 900) -> dict:
+    """Run one measurement in a fresh interpreter so its peak RSS is its own."""
+    try:
+        proc = subprocess.run(
+            [sys.executable, __file__, fn_name, *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout} s"}
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        return {"error": f"exit code {proc.returncode}: {proc.stderr.strip()[-300:]}"}
+    return json.loads(lines[-1])
+
+
+def run() -> dict:
+    rows = []
+    for n, batch in SIZES:
+        row = {"n": n, "batch": batch, "ours": measure("ours", n, batch)}
+        if (n, batch) in PENNYLANE_SIZES:
+            row["pennylane_backprop"] = measure("pennylane", n, batch)
+        if (n, batch) in GATEWISE_SIZES:
+            row["gatewise_torch"] = measure("gatewise", n, batch)
+        if (n, batch) == (8, 32):
+            row["qiskit_ml_torchconnector"] = measure("qiskit_ml", n, batch)
+        for key in ("pennylane_backprop", "gatewise_torch", "qiskit_ml_torchconnector"):
+            if key in row and "value" in row[key] and "value" in row["ours"]:
+                row[f"speedup_vs_{key}"] = round(row[key]["value"] / row["ours"]["value"], 1)
+        rows.append(row)
+        print(json.dumps(row))
+    # 5,000 inputs take ~40 min here (see per-input time), so measure NOISY_INPUTS and scale.
+    noisy = measure("noisy_inference", NOISY_INPUTS)
+    if "value" in noisy:
+        noisy["ms_per_input"] = round(1000 * noisy["value"] / NOISY_INPUTS, 1)
+        noisy["extrapolated_5000_inputs_s"] = round(noisy["value"] / NOISY_INPUTS * 5000, 1)
+    return {
+        "unit": "ms per forward+backward (median)",
+        "training_step": rows,
+        f"aer_noise_fake_paris_100_shots_{NOISY_INPUTS}_inputs_s": noisy,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(_child(sys.argv[1], sys.argv[2:])))
