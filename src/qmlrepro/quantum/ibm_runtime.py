@@ -116,9 +116,9 @@ class IBMRuntime(SamplingExecutor):
         from qmlrepro.paths import resolve
 
         self.local, self.max_retries = local, max_retries
+        self.optimization_level = optimization_level
         self.service = None if local else connect(channel, instance)
         self.backend = fake_backend(device) if local else self.service.backend(device)
-        # A fixed transpiler seed keeps the ISA circuits, hence the job keys, stable across reruns.
         self.pm = generate_preset_pass_manager(
             optimization_level=optimization_level,
             backend=self.backend,
@@ -131,8 +131,10 @@ class IBMRuntime(SamplingExecutor):
         _check_width(circuit, self.backend.num_qubits, self.backend.name)
         return self.pm.run(circuit)
 
-    def _sample(self, pubs):
-        key = pubs_key(pubs, self.shots, self.backend.name)
+    def _sample(self, pubs, logical):
+        # Keyed on the logical PUBs: transpilation (VF2 layout has time limits) may differ
+        # between runs, and a rerun must still find its job.
+        key = pubs_key(logical, self.shots, f"{self.backend.name}:o{self.optimization_level}")
         saved = self.store.result(key)
         if saved is not None:
             return saved

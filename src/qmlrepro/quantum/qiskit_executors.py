@@ -81,17 +81,22 @@ class SamplingExecutor(QiskitExecutor):
     def _transpile(self, circuit: QuantumCircuit) -> QuantumCircuit: ...
 
     @abstractmethod
-    def _sample(self, pubs: list[tuple[QuantumCircuit, np.ndarray]]) -> list[np.ndarray]:
-        """Packed bit arrays (n_bindings, shots, n_bytes), one per PUB."""
+    def _sample(
+        self,
+        pubs: list[tuple[QuantumCircuit, np.ndarray]],
+        logical: list[tuple[QuantumCircuit, np.ndarray]],
+    ) -> list[np.ndarray]:
+        """Packed bit arrays (n_bindings, shots, n_bytes), one per PUB. ``pubs`` hold the ISA
+        circuits to run, ``logical`` the same PUBs before transpilation (a stable identity)."""
 
     def _bits(self, circuit: QuantumCircuit, spec, inputs, weights) -> np.ndarray:
-        isa = self._transpile(circuit) if not has_amplitude_encoding(circuit) else None
-        pubs = self._pubs(circuit, spec, inputs, weights)
-        if isa is not None:
-            pubs = [(isa, values) for _, values in pubs]
+        logical = self._pubs(circuit, spec, inputs, weights)
+        if not has_amplitude_encoding(circuit):
+            isa = self._transpile(circuit)
+            pubs = [(isa, values) for _, values in logical]
         else:
-            pubs = [(self._transpile(c), values) for c, values in pubs]
-        packed = self._sample(pubs)
+            pubs = [(self._transpile(c), values) for c, values in logical]
+        packed = self._sample(pubs, logical)
         n_bits = circuit.num_clbits
         return np.concatenate([unpack_bits(p, n_bits) for p in packed], axis=0)
 
@@ -152,7 +157,7 @@ class AerShots(SamplingExecutor):
     def _transpile(self, circuit: QuantumCircuit) -> QuantumCircuit:
         return aer_safe(circuit)
 
-    def _sample(self, pubs):
+    def _sample(self, pubs, logical):
         from qiskit_aer.primitives import SamplerV2
 
         sampler = SamplerV2(default_shots=self.shots, seed=self.seed)
@@ -206,7 +211,7 @@ class AerNoise(SamplingExecutor):
         _check_width(circuit, self.device.num_qubits, self.device.name)
         return self.pm.run(circuit)
 
-    def _sample(self, pubs):
+    def _sample(self, pubs, logical):
         from qiskit_aer.primitives import SamplerV2
 
         sampler = SamplerV2.from_backend(self.simulator, default_shots=self.shots, seed=self.seed)
