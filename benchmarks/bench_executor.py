@@ -20,23 +20,10 @@ NOISY_INPUTS = 200
 
 
 def circuit(n: int):
-    from qiskit import QuantumCircuit
-    from qiskit.circuit import ParameterVector
-    from qiskit.quantum_info import SparsePauliOp
+    from qmlrepro.quantum.ansatz import layered_ring_ansatz, z_observables
 
-    x, w = ParameterVector("x", n), ParameterVector("w", 4 * n)
-    qc, k = QuantumCircuit(n), 0
-    for q in range(n):
-        qc.ry(x[q], q)
-    for _ in range(2):
-        for q in range(n):
-            qc.ry(w[k], q)
-            qc.rz(w[k + 1], q)
-            k += 2
-        for q in range(n):
-            qc.cx(q, (q + 1) % n)
-    obs = [SparsePauliOp.from_sparse_list([("Z", [q], 1.0)], n) for q in range(n)]
-    return qc, x, w, obs
+    qc, x, w = layered_ring_ansatz(n, 2, rotations=("ry", "rz"), entangler="cx", encoding="ry")
+    return qc, x, w, z_observables(n)
 
 
 def _timed(step, reps: int, warmup: int = 2) -> float:
@@ -169,26 +156,14 @@ def noisy_inference(n_inputs: int) -> float:
     """Seconds for the qssl ring circuit (8 qubits, RX encoding, 2 x [RY, CRX ring]) on
     FakeParisV2 with 100 shots per input."""
     import numpy as np
-    from qiskit import QuantumCircuit
-    from qiskit.circuit import ParameterVector
-    from qiskit.quantum_info import SparsePauliOp
 
+    from qmlrepro.quantum.ansatz import layered_ring_ansatz, z_observables
     from qmlrepro.quantum.qiskit_executors import AerNoise
     from qmlrepro.quantum.spec import make_spec
 
     n = 8
-    x, w = ParameterVector("x", n), ParameterVector("w", 4 * n)
-    qc, k = QuantumCircuit(n), 0
-    for q in range(n):
-        qc.rx(x[q], q)
-    for _ in range(2):
-        for q in range(n):
-            qc.ry(w[k], q)
-            k += 1
-        for q in range(n):
-            qc.crx(w[k], q, (q + 1) % n)
-            k += 1
-    obs = [SparsePauliOp.from_sparse_list([("Z", [q], 1.0)], n) for q in range(n)]
+    qc, x, w = layered_ring_ansatz(n, 2, rotations=("ry",), entangler="crx", encoding="rx")
+    obs = z_observables(n)
     spec = make_spec(qc, x, w, observables=obs)
     rng = np.random.default_rng(0)
     inputs, weights = rng.uniform(0, np.pi, (n_inputs, n)), rng.normal(0, n**-0.5, 4 * n)

@@ -11,6 +11,7 @@ from qiskit_aer.noise import NoiseModel
 
 from qmlrepro.config.compose import compose_config
 from qmlrepro.errors import ConfigError
+from qmlrepro.quantum.ansatz import z_observables
 from qmlrepro.quantum.ibm_runtime import CredentialsError, IBMRuntime, connect
 from qmlrepro.quantum.layer import QiskitLayer, quantum_layer
 from qmlrepro.quantum.measurement import probability_circuit
@@ -18,7 +19,7 @@ from qmlrepro.quantum.qiskit_executors import AerNoise, AerShots, AerStatevector
 from qmlrepro.quantum.spec import make_spec
 from qmlrepro.quantum.torch_executor import TorchCircuit
 
-from .test_torch_executor import build, ring_circuit, z_observables
+from .test_torch_executor import build, ring_circuit
 
 
 def torch_reference(spec, inputs, weights):

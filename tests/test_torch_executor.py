@@ -12,6 +12,7 @@ from qiskit.circuit import ParameterVector
 from qiskit.circuit.library import UnitaryGate
 from qiskit.quantum_info import SparsePauliOp, Statevector, random_unitary
 
+from qmlrepro.quantum.ansatz import layered_ring_ansatz, z_observables
 from qmlrepro.quantum.encoding import AmplitudeEncoding, bind_amplitudes
 from qmlrepro.quantum.program import UnsupportedGate
 from qmlrepro.quantum.torch_executor import TorchCircuit
@@ -70,10 +71,6 @@ def build(draw, n_qubits: int, n_gates: int):
 def bind(qc, x, w, xv, wv):
     values = {**dict(zip(x, xv, strict=False)), **dict(zip(w, wv, strict=False))}
     return qc.assign_parameters({p: v for p, v in values.items() if p in qc.parameters})
-
-
-def z_observables(n):
-    return [SparsePauliOp.from_sparse_list([("Z", [q], 1.0)], n) for q in range(n)]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -143,32 +140,15 @@ def test_autograd_gradients_match_finite_differences(data):
 
 
 def _with_weights(module, inputs, weights):
-    with torch.no_grad():
-        module.weights.copy_(weights.detach())
-    # route the gradient through the given weights tensor
+    """The module's readout as a function of explicit inputs and weights (for gradcheck)."""
     values = torch.cat([inputs, weights.unsqueeze(0).expand(inputs.shape[0], -1)], dim=1)
     angles = module.simulator.angles(values)
-    from qmlrepro.quantum.torch_executor import COMPLEX
-
-    return module.readout(
-        module.simulator.run(angles, None, COMPLEX[module.dtype], module.shared_slots)
-    )
+    return module.readout(module.state_from_angles(angles, None))
 
 
 def ring_circuit(n: int, layers: int = 2):
     """The qssl ring ansatz: RX(x) encoding, then [RY(w) on all, CRX(w) i -> i+1] x layers."""
-    x, w = ParameterVector("x", n), ParameterVector("w", 2 * n * layers)
-    qc, k = QuantumCircuit(n), 0
-    for q in range(n):
-        qc.rx(x[q], q)
-    for _ in range(layers):
-        for q in range(n):
-            qc.ry(w[k], q)
-            k += 1
-        for q in range(n):
-            qc.crx(w[k], q, (q + 1) % n)
-            k += 1
-    return qc, x, w
+    return layered_ring_ansatz(n, layers, rotations=("ry",), entangler="crx", encoding="rx")
 
 
 def test_shot_estimates_are_unbiased():

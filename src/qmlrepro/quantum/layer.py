@@ -43,15 +43,7 @@ def quantum_layer(
     spec: CircuitSpec, backend: DictConfig, init_weights: torch.Tensor
 ) -> torch.nn.Module:
     if backend.get("executor") is None:
-        return TorchCircuit(
-            spec.circuit,
-            spec.inputs,
-            spec.weights,
-            observables=spec.observables,
-            measured=spec.measured,
-            shots=backend.shots,
-            dtype=resolve_dtype(backend.dtype),
-            init_weights=init_weights,
-            n_amplitude_inputs=spec.n_amplitude_inputs,
+        return TorchCircuit.from_spec(
+            spec, backend.shots, resolve_dtype(backend.dtype), init_weights
         )
     return QiskitLayer(spec, instantiate(backend.executor), init_weights)

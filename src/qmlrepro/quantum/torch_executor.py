@@ -17,6 +17,7 @@ from qmlrepro.errors import QmlreproError
 from qmlrepro.quantum.observables import PauliTerm, diagonal_matrix, expectation, pauli_terms
 from qmlrepro.quantum.program import compile_circuit
 from qmlrepro.quantum.simulator import Simulator
+from qmlrepro.quantum.spec import CircuitSpec
 
 COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
 
@@ -71,25 +72,48 @@ class TorchCircuit(torch.nn.Module):
         w = self.weights.to(inputs.dtype).unsqueeze(0).expand(inputs.shape[0], -1)
         return torch.cat([angle_inputs, w], dim=1)
 
-    def forward(self, inputs: torch.Tensor | None = None) -> torch.Tensor:
+    @classmethod
+    def from_spec(
+        cls,
+        spec: CircuitSpec,
+        shots: int | None = None,
+        dtype: torch.dtype = torch.float32,
+        init_weights: torch.Tensor | None = None,
+    ) -> "TorchCircuit":
+        return cls(
+            spec.circuit,
+            spec.inputs,
+            spec.weights,
+            observables=spec.observables,
+            measured=spec.measured,
+            shots=shots,
+            dtype=dtype,
+            init_weights=init_weights,
+            n_amplitude_inputs=spec.n_amplitude_inputs,
+        )
+
+    def _angles(self, inputs: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Gate angles (B, A) and amplitude-encoded inputs (or None) for a batch of inputs."""
         if inputs is None:
             inputs = self.weights.new_zeros(1, len(self.input_params))
         inputs = inputs.to(self.dtype)
         amplitudes = inputs[:, : self.n_amplitude_inputs] if self.n_amplitude_inputs else None
-        angles = self.simulator.angles(self.values(inputs))
+        return self.simulator.angles(self.values(inputs)), amplitudes
+
+    def forward(self, inputs: torch.Tensor | None = None) -> torch.Tensor:
+        angles, amplitudes = self._angles(inputs)
         if self.shots is None:
-            state = self.simulator.run(angles, amplitudes, COMPLEX[self.dtype], self.shared_slots)
-            return self.readout(state)
+            return self.readout(self.state_from_angles(angles, amplitudes))
         from qmlrepro.quantum.shots import shot_estimate
 
         return shot_estimate(self, angles, amplitudes)
 
     def state(self, inputs: torch.Tensor | None = None) -> torch.Tensor:
-        if inputs is None:
-            inputs = self.weights.new_zeros(1, len(self.input_params))
-        inputs = inputs.to(self.dtype)
-        amplitudes = inputs[:, : self.n_amplitude_inputs] if self.n_amplitude_inputs else None
-        angles = self.simulator.angles(self.values(inputs))
+        return self.state_from_angles(*self._angles(inputs))
+
+    def state_from_angles(
+        self, angles: torch.Tensor, amplitudes: torch.Tensor | None
+    ) -> torch.Tensor:
         return self.simulator.run(angles, amplitudes, COMPLEX[self.dtype], self.shared_slots)
 
     def readout(self, state: torch.Tensor) -> torch.Tensor:
