@@ -123,6 +123,12 @@ class Simulator:
             self._cache[cache_key] = tensor.to(device=device, dtype=dtype or tensor.dtype)
         return self._cache[cache_key]
 
+    def _inverse_perm(self, source: torch.Tensor) -> torch.Tensor:
+        key = ("inverse_of", id(source))
+        if key not in self._cache:
+            self._cache[key] = torch.argsort(source)
+        return self._cache[key]
+
     def angles(self, values: torch.Tensor) -> torch.Tensor:
         """(B, P) parameter values -> (B, A) gate angles, one gather for the plain parameters."""
         if self._inverse is None:
@@ -165,7 +171,9 @@ class Simulator:
                     phase = phase + picked @ self._on("pat", plan.patterns, device, angles.dtype)
                 state = kernels.apply_phase(state, phase)
             elif segment.kind == PERMUTATION:
-                state = kernels.apply_permutation(state, self._on("perm", plan, device))
+                source = self._on("perm", plan, device)
+                inverse = self._on("perm_inv", self._inverse_perm(plan), device)
+                state = kernels.apply_permutation(state, source, inverse)
             elif segment.kind == DENSE:
                 state = kernels.apply_matrix(
                     state, self._dense(plan, angles, shared, cdtype), plan.qubits, n
@@ -206,9 +214,15 @@ class Simulator:
                 positions.append(group.positions)
             m = torch.cat(mats, dim=1) if len(mats) > 1 else mats[0]
             pos = torch.cat(positions) if len(positions) > 1 else positions[0]
+            covers_all = len(pos) == len(plan.qubits) and bool(
+                (pos == torch.arange(len(pos))).all()
+            )
+            if total is None and covers_all:
+                total = m.expand(r, -1, -1, -1) if m.shape[0] != r else m
+                continue
             if total is None:
                 total = torch.eye(2, dtype=cdtype, device=device).expand(r, len(plan.qubits), 2, 2)
-            if len(pos) == len(plan.qubits) and bool((pos == torch.arange(len(pos))).all()):
+            if covers_all:
                 total = torch.matmul(m, total)
             else:
                 pos = pos.to(device)
