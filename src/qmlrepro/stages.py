@@ -20,6 +20,7 @@ from qmlrepro.paths import project_root, resolve
 from qmlrepro.report.results import JobResult, metrics_path
 from qmlrepro.tracking.git import git_state
 from qmlrepro.tracking.mlflow_run import flatten, tracked_run
+from qmlrepro.training.checkpoint import load_checkpoint
 from qmlrepro.training.device import resolve_device
 from qmlrepro.training.seeding import seed_everything
 
@@ -116,8 +117,6 @@ def train(overrides: Sequence[str]) -> Path:
 
 def _resumable_run_id(checkpoint: Path, digest: str) -> str | None:
     """The MLflow run of an interrupted attempt with the same config, so a rerun continues it."""
-    from qmlrepro.training.checkpoint import load_checkpoint
-
     state = load_checkpoint(checkpoint, digest)
     return None if state is None else state.get("mlflow_run_id")
 

@@ -55,6 +55,7 @@ class TorchCircuit(torch.nn.Module):
         self.shots = shots
         self.dtype = dtype
         self.n_amplitude_inputs = n_amplitude_inputs
+        self._diagonal: dict[tuple, torch.Tensor] = {}  # all-Z observables on basis states
         input_names = {p.name for p in self.input_params}
         self.shared_slots = frozenset(
             i for i, slot in enumerate(self.program.slots) if not slot.depends & input_names
@@ -121,17 +122,13 @@ class TorchCircuit(torch.nn.Module):
         if self.terms is not None:
             if all(t.diagonal for terms in self.terms for t in terms):
                 probs = state.real**2 + state.imag**2
-                return probs @ self._diag(state.device, probs.dtype)
+                key = (state.device, probs.dtype)
+                if key not in self._diagonal:
+                    matrix = diagonal_matrix(self.terms, self.num_qubits, state.device)
+                    self._diagonal[key] = matrix.to(probs.dtype)
+                return probs @ self._diagonal[key]
             return torch.stack([expectation(state, terms) for terms in self.terms], dim=1)
         return marginal(state.real**2 + state.imag**2, self.measured, self.num_qubits)
-
-    def _diag(self, device, dtype) -> torch.Tensor:
-        key = f"_diag_{device}_{dtype}"
-        if not hasattr(self, key):
-            object.__setattr__(
-                self, key, diagonal_matrix(self.terms, self.num_qubits, device).to(dtype)
-            )
-        return getattr(self, key)
 
 
 def marginal(probs: torch.Tensor, measured: list[int], n: int) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """What a paper contributes to the report, and the building blocks sections share."""
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,6 +115,3 @@ def compare(a: JobResult | None, b: JobResult | None, metric: str) -> Summary | 
     if a is None or b is None:
         return None
     return paired_difference(a.values(metric), b.values(metric))
-
-
-MetricFn = Callable[[JobResult], dict[int, float]]

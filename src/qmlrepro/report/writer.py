@@ -2,7 +2,7 @@
 
 import datetime as dt
 import importlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +101,3 @@ def stage_list(train_jobs: Mapping[str, Any], eval_jobs: Mapping[str, Any]) -> d
     for spec in eval_jobs.values():
         jobs.setdefault(spec["job"], {"stages": []})["stages"].append(("evaluate", spec["backend"]))
     return jobs
-
-
-__all__: Sequence[str] = ("stage_list", "write_report")
