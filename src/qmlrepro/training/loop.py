@@ -77,7 +77,15 @@ def run_loop(
 
     model.train()
     batches = batch_stream(n_examples, batch_size, seed, start)
-    bar = tqdm(desc=loop.desc, initial=start, total=loop.max_steps, leave=False, mininterval=1.0)
+    # disable=None: a live bar on a terminal, silence in CI logs and files.
+    bar = tqdm(
+        desc=loop.desc,
+        initial=start,
+        total=loop.max_steps,
+        leave=False,
+        mininterval=1.0,
+        disable=None,
+    )
     for step in range(start, loop.max_steps):
         bar.update(1)
         loss, metrics = step_fn(next(batches))
