@@ -14,10 +14,15 @@ def _git(args: list[str], cwd: Path) -> str | None:
     return out.stdout.strip()
 
 
+# What the pipeline itself rewrites while it runs; changes there do not make the code dirty.
+PIPELINE_OUTPUTS = ("dvc.lock", "results", "data")
+
+
 def git_state(cwd: Path) -> dict[str, str]:
-    """Commit hash and whether tracked files differ from it ("unknown" outside a git checkout)."""
+    """Commit hash and whether tracked code or config differ from it ("unknown" outside git)."""
     commit = _git(["rev-parse", "HEAD"], cwd)
     if not commit:
         return {"git_commit": "unknown", "git_dirty": "unknown"}
-    dirty = _git(["status", "--porcelain", "--untracked-files=no"], cwd)
+    excluded = [f":(exclude){path}" for path in PIPELINE_OUTPUTS]
+    dirty = _git(["status", "--porcelain", "--untracked-files=no", "--", ".", *excluded], cwd)
     return {"git_commit": commit, "git_dirty": str(bool(dirty)).lower()}
