@@ -19,7 +19,12 @@ from qiskit.transpiler import generate_preset_pass_manager
 
 from qmlrepro.data.artifacts import atomic_write_bytes
 from qmlrepro.errors import QmlreproError
-from qmlrepro.quantum.qiskit_executors import SamplingExecutor, _check_width, fake_backend
+from qmlrepro.quantum.qiskit_executors import (
+    SamplingExecutor,
+    _check_width,
+    fake_backend,
+    packed_bits,
+)
 
 TOKEN_ENV, INSTANCE_ENV = "QISKIT_IBM_TOKEN", "QISKIT_IBM_INSTANCE"
 
@@ -157,9 +162,7 @@ class IBMRuntime(SamplingExecutor):
                     ) from exc
                 time.sleep(min(60, 2**attempt))
                 job = None
-        arrays = [
-            r.data.meas.array.reshape(-1, self.shots, r.data.meas.array.shape[-1]) for r in result
-        ]
+        arrays = packed_bits(result, self.shots)
         self.store.save_result(key, arrays)
         record["status"] = "DONE"
         self.store.save_record(key, record)

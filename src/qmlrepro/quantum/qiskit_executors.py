@@ -61,6 +61,12 @@ class QiskitExecutor(ABC):
         return pubs
 
 
+def packed_bits(result, shots: int) -> list[np.ndarray]:
+    """The 'meas' register of each PUB result as (n_bindings, shots, n_bytes) packed bits."""
+    arrays = [r.data.meas.array for r in result]
+    return [a.reshape(-1, shots, a.shape[-1]) for a in arrays]
+
+
 def _check_width(circuit: QuantumCircuit, available: int, backend: str) -> None:
     if circuit.num_qubits > available:
         raise CircuitTooLarge(
@@ -161,10 +167,7 @@ class AerShots(SamplingExecutor):
         from qiskit_aer.primitives import SamplerV2
 
         sampler = SamplerV2(default_shots=self.shots, seed=self.seed)
-        return [
-            r.data.meas.array.reshape(-1, self.shots, r.data.meas.array.shape[-1])
-            for r in sampler.run(pubs).result()
-        ]
+        return packed_bits(sampler.run(pubs).result(), self.shots)
 
 
 def fake_backend(name: str):
@@ -215,7 +218,4 @@ class AerNoise(SamplingExecutor):
         from qiskit_aer.primitives import SamplerV2
 
         sampler = SamplerV2.from_backend(self.simulator, default_shots=self.shots, seed=self.seed)
-        return [
-            r.data.meas.array.reshape(-1, self.shots, r.data.meas.array.shape[-1])
-            for r in sampler.run(pubs).result()
-        ]
+        return packed_bits(sampler.run(pubs).result(), self.shots)

@@ -92,6 +92,13 @@ def _plan_diagonal(segment: Segment, n: int) -> DiagonalPlan:
     )
 
 
+def _ket_zero(cdtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """|0> as a (1, 2) column for product states."""
+    ket = torch.zeros(1, 2, dtype=cdtype, device=device)
+    ket[0, 0] = 1
+    return ket
+
+
 class Simulator:
     """Statevector simulation of a program; ``fuse_qubits`` bounds the Kronecker blocks."""
 
@@ -231,8 +238,7 @@ class Simulator:
 
     @staticmethod
     def _product_from_zero(qubits, mats, n, batch, cdtype, device) -> torch.Tensor:
-        e0 = torch.zeros(1, 2, dtype=cdtype, device=device)
-        e0[0, 0] = 1
+        e0 = _ket_zero(cdtype, device)
         where = {q: i for i, q in enumerate(qubits)}
         columns = [mats[:, where[q], :, 0] if q in where else e0 for q in range(n)]
         state = kernels.product_state(columns)
@@ -272,8 +278,7 @@ class Simulator:
                 raise QmlreproError("amplitude encoding needs consecutive ascending qubits")
             chunk = amplitudes[:, start : start + 2 ** len(qubits)]
             registers[qubits[0]] = (chunk / chunk.norm(dim=1, keepdim=True)).to(cdtype)
-        e0 = torch.zeros(1, 2, dtype=cdtype, device=device)
-        e0[0, 0] = 1
+        e0 = _ket_zero(cdtype, device)
         columns, q = [], 0
         while q < n:
             reg = registers.get(q, e0)
