@@ -75,19 +75,15 @@ class BackendConfig:
     @staticmethod
     def _preflight(executor: dict) -> None:
         """Fail before any work: an unknown fake device, or hardware without credentials."""
-        target = str(executor.get("_target_", ""))
+        from qmlrepro.quantum.ibm_runtime import require_credentials
+        from qmlrepro.quantum.qiskit_executors import fake_backend
+
         if "noise_backend" in executor:
-            from qmlrepro.quantum.qiskit_executors import fake_backend
-
             fake_backend(executor["noise_backend"])
-        if target.endswith("IBMRuntime"):
+        if str(executor.get("_target_", "")).endswith("IBMRuntime"):
             if executor.get("local"):
-                from qmlrepro.quantum.qiskit_executors import fake_backend
-
                 fake_backend(executor["device"])
             else:
-                from qmlrepro.quantum.ibm_runtime import require_credentials
-
                 require_credentials()
 
 

@@ -103,8 +103,6 @@ def pubs_key(pubs: list[tuple[QuantumCircuit, np.ndarray]], shots: int, backend:
 
 
 class IBMRuntime(SamplingExecutor):
-    name = "ibm_runtime"
-
     def __init__(
         self,
         device: str,

@@ -99,9 +99,7 @@ class _Permute(torch.autograd.Function):
 
 
 def apply_permutation(
-    state: torch.Tensor, source: torch.Tensor, inverse: torch.Tensor | None = None
+    state: torch.Tensor, source: torch.Tensor, inverse: torch.Tensor
 ) -> torch.Tensor:
-    """``state[:, source]``; pass ``inverse = argsort(source)`` for the fast backward."""
-    if inverse is None:
-        return state.index_select(1, source)
+    """``state[:, source]``, with ``inverse = argsort(source)`` for the backward pass."""
     return _Permute.apply(state, source, inverse)

@@ -70,10 +70,6 @@ class Program:
     encodings: list[tuple[list[int], int]]  # (qubits, input start) of amplitude encodings
     segments: list[Segment]
 
-    @property
-    def n_slots(self) -> int:
-        return len(self.slots)
-
 
 def _spec_for(inst_op, n_qubits: int) -> GateSpec:
     name = inst_op.name

@@ -43,8 +43,6 @@ class CircuitTooLarge(QmlreproError):
 
 
 class QiskitExecutor(ABC):
-    name = "qiskit"
-
     @abstractmethod
     def run(self, spec: CircuitSpec, inputs: np.ndarray, weights: np.ndarray) -> np.ndarray: ...
 
@@ -121,8 +119,6 @@ class SamplingExecutor(QiskitExecutor):
 class AerStatevector(QiskitExecutor):
     """Exact expectation values / probabilities from Aer's statevector simulator."""
 
-    name = "aer_statevector"
-
     def __init__(self, seed: int | None = None) -> None:
         from qiskit_aer import AerSimulator
 
@@ -158,8 +154,6 @@ class AerStatevector(QiskitExecutor):
 class AerShots(SamplingExecutor):
     """Ideal simulator, finite shots (Aer SamplerV2)."""
 
-    name = "aer_shots"
-
     def _transpile(self, circuit: QuantumCircuit) -> QuantumCircuit:
         return aer_safe(circuit)
 
@@ -191,8 +185,6 @@ def fake_backend(name: str):
 class AerNoise(SamplingExecutor):
     """Aer with the noise model, basis gates and coupling map of an IBM device's fake backend;
     circuits are transpiled to that device's ISA by a preset pass manager."""
-
-    name = "aer_noise"
 
     def __init__(
         self, noise_backend: str, shots: int, optimization_level: int = 1, seed: int | None = None
