@@ -17,7 +17,7 @@ ifeq ($(origin QMLREPRO_DATA_ROOT), undefined)
   endif
 endif
 
-.PHONY: help setup test test-fast reproduce-paper smoke bench mlflow-ui lint format data-cifar10 lock clean-venv
+.PHONY: help setup test test-fast reproduce-paper reproduce-qssl-cifar10 smoke bench mlflow-ui lint format data-cifar10 lock clean-venv
 
 help:
 	@echo "make reproduce-paper   all papers, default profile (PROFILE=paper for full scale)"
@@ -52,6 +52,11 @@ reproduce-%: setup
 	dvc repro $$($(PY) pipelines/stage_targets.py $*)
 	dvc repro --single-item report
 	@echo "report: results/REPORT.md   runs: make mlflow-ui"
+
+# The qssl jobs on CIFAR-10 (the paper's data; downloads it), outside the DVC graph.
+reproduce-qssl-cifar10: setup data-cifar10
+	$(PY) pipelines/run_variant.py paper=qssl variant=cifar10 profile=$(PROFILE) dataset=cifar10
+	@echo "report: results/variants/cifar10/REPORT.md"
 
 smoke: setup
 	$(PY) pipelines/use_profile.py smoke

@@ -1,6 +1,6 @@
 """DVC stage evaluate@<name>: a trained job's checkpoints on one backend.
 
-python pipelines/evaluate.py job=example-mlp backend=torch [extra overrides]
+python pipelines/evaluate.py job=example-mlp backend=torch [results_dir=...] [extra overrides]
 """
 
 from collections.abc import Sequence
@@ -11,14 +11,13 @@ from qmlrepro.stages import evaluate
 
 
 def main(args: Sequence[str]) -> None:
-    named = {
-        k: v
-        for k, _, v in (a.partition("=") for a in args if a.split("=")[0] in ("job", "backend"))
-    }
-    if set(named) != {"job", "backend"}:
+    own = ("job", "backend", "results_dir")
+    named = {k: v for k, _, v in (a.partition("=") for a in args if a.split("=")[0] in own)}
+    if not {"job", "backend"} <= set(named):
         raise ConfigError("evaluate needs job=<train job> and backend=<backend option>")
-    extra = [a for a in args if a.split("=")[0] not in ("job", "backend")]
-    print(f"wrote {evaluate(named['job'], named['backend'], extra)}")
+    extra = [a for a in args if a.split("=")[0] not in own]
+    results_dir = named.get("results_dir", "results")
+    print(f"wrote {evaluate(named['job'], named['backend'], extra, results_dir)}")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ TRAIN_OVERRIDES = "overrides.json"
 def config_hash(cfg: DictConfig) -> str:
     """Hash of everything that shapes training (tracking and job naming excluded)."""
     tree = OmegaConf.to_container(cfg, resolve=True)
-    for key in ("tracking", "job", "results_dir", "choices"):
+    for key in ("tracking", "job", "results_dir", "choices", "run_in_profiles"):
         tree.pop(key, None)
     return hashlib.sha256(json.dumps(tree, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -84,6 +84,11 @@ def train(overrides: Sequence[str]) -> Path:
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     write_json(ckpt_dir / TRAIN_OVERRIDES, {"overrides": list(overrides)})
     (ckpt_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    out = metrics_path(results, job, "train")
+    if cfg.run_in_profiles is not None and cfg.profile.name not in cfg.run_in_profiles:
+        reason = f"runs in profile(s) {', '.join(cfg.run_in_profiles)} only"
+        write_json(out, {**_record(cfg, "train", [], {}), "skipped": reason})
+        return out
     experiment = _experiment(cfg)
     describe = experiment.describe()
     digest = config_hash(cfg)
@@ -110,7 +115,6 @@ def train(overrides: Sequence[str]) -> Path:
             run.log_metrics({f"final/{k}": v for k, v in metrics.items()})
             run.log_artifact(checkpoint, "checkpoints")
         runs.append({"seed": seed, "mlflow_run_id": run.run_id, "metrics": metrics})
-    out = metrics_path(results, job, "train")
     write_json(out, _record(cfg, "train", runs, describe))
     return out
 

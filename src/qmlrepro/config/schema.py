@@ -122,3 +122,6 @@ class RunConfig:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     job: str | None = None  # names the DVC train job: results/{checkpoints,metrics}/<job>/
     results_dir: str = "results"
+    # Profiles this job trains in (null: all). A DVC graph is the same in every profile, so a
+    # job meant for one profile only (an ablation at the paper's scale) records "skipped" in others.
+    run_in_profiles: list[str] | None = None

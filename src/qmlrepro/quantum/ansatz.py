@@ -53,3 +53,27 @@ def layered_ring_ansatz(
 def z_observables(n: int) -> list[SparsePauliOp]:
     """<Z_i> for every qubit i."""
     return [SparsePauliOp.from_sparse_list([("Z", [q], 1.0)], n) for q in range(n)]
+
+
+def all_to_all_ansatz(
+    n: int, layers: int, encoding: str | None = "rx"
+) -> tuple[QuantumCircuit, ParameterVector, ParameterVector]:
+    """``encoding(x_i)``, an RY layer, then per layer: CNOT(i, j) for every pair i < j and another
+    RY layer (circuit 15 of Sim et al. with all-to-all CNOTs, as in Abbas et al. 2011.00027).
+
+    ``(layers + 1) * n`` weights. Returns the circuit and its input and weight vectors.
+    """
+    x = ParameterVector("x", n if encoding else 0)
+    w = ParameterVector("w", (layers + 1) * n)
+    qc = QuantumCircuit(n)
+    if encoding:
+        for q in range(n):
+            getattr(qc, encoding)(x[q], q)
+    for block in range(layers + 1):
+        if block:
+            for i in range(n):
+                for j in range(i + 1, n):
+                    qc.cx(i, j)
+        for q in range(n):
+            qc.ry(w[block * n + q], q)
+    return qc, x, w

@@ -1,0 +1,92 @@
+"""The SimCLR network of the paper: ResNet-18 -> Linear(512, W) -> sigmoid * pi -> representation
+network (classical or quantum, width W) -> projection head -> L2-normalised 128-d output."""
+
+import math
+
+import torch
+import torch.nn.functional as F
+import torchvision
+from omegaconf import DictConfig
+from qiskit import QuantumCircuit
+from qiskit.circuit import ParameterVector
+from torch import nn
+
+from qmlrepro.quantum.ansatz import z_observables
+from qmlrepro.quantum.layer import quantum_layer
+from qmlrepro.quantum.spec import CircuitSpec, make_spec
+
+
+class ClassicalRepresentation(nn.Sequential):
+    """``layers`` x [Linear(W, W) + LeakyReLU]. Always runs in torch; ``backend`` is accepted so
+    every representation network is built by the same call."""
+
+    def __init__(self, width: int, layers: int = 2, backend: DictConfig | None = None) -> None:
+        blocks: list[nn.Module] = []
+        for _ in range(layers):
+            blocks += [nn.Linear(width, width), nn.LeakyReLU()]
+        super().__init__(*blocks)
+
+
+class QuantumRepresentation(nn.Module):
+    """W qubits: RX(x_i) encoding, a variational ansatz, <Z_i> readout; executed where
+    ``backend`` says (torch statevector, torch with shots, or a Qiskit executor)."""
+
+    def __init__(
+        self,
+        width: int,
+        circuit: tuple[QuantumCircuit, ParameterVector, ParameterVector],
+        backend: DictConfig,
+    ) -> None:
+        super().__init__()
+        qc, inputs, weights = circuit
+        if qc.num_qubits != width or len(inputs) != width:
+            raise ValueError(f"circuit has {qc.num_qubits} qubits, expected width {width}")
+        self.spec: CircuitSpec = make_spec(qc, inputs, weights, observables=z_observables(width))
+        # The authors' QNet: weights ~ N(0, 1/sqrt(W)).
+        init = torch.randn(len(weights)) / math.sqrt(width)
+        self.layer = quantum_layer(self.spec, backend, init)
+
+    def forward(self, angles: torch.Tensor) -> torch.Tensor:
+        return self.layer(angles)
+
+
+def resnet18_trunk(in_channels: int) -> nn.Module:
+    """torchvision ResNet-18, random init, ImageNet stem (7x7/2 conv + max-pool) kept as the
+    authors did on 32x32 images; the first conv takes ``in_channels``; no classifier."""
+    trunk = torchvision.models.resnet18(weights=None)
+    if in_channels != 3:
+        trunk.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        nn.init.kaiming_normal_(trunk.conv1.weight, mode="fan_out", nonlinearity="relu")
+    trunk.fc = nn.Identity()
+    return trunk
+
+
+class SimCLRNetwork(nn.Module):
+    def __init__(
+        self, representation: nn.Module, width: int, in_channels: int, projection_dim: int = 128
+    ) -> None:
+        super().__init__()
+        self.trunk = resnet18_trunk(in_channels)
+        self.to_angles = nn.Linear(512, width)
+        self.representation = representation
+        self.projection = nn.Sequential(
+            nn.Linear(width, width, bias=False),
+            nn.BatchNorm1d(width),
+            nn.ReLU(),
+            nn.Linear(width, projection_dim),
+        )
+
+    def angles(self, images: torch.Tensor) -> torch.Tensor:
+        """Features squashed into (0, pi): rotation angles for the quantum encoding."""
+        return torch.sigmoid(self.to_angles(self.trunk(images))) * math.pi
+
+    def represent(self, images: torch.Tensor) -> torch.Tensor:
+        """The representation-network output: what the linear probe reads."""
+        return self.representation(self.angles(images))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.projection(self.represent(images)), dim=-1)
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
