@@ -23,6 +23,8 @@ MAIN_JOBS = (
     ("qssl-quantum-all-to-all", "quantum all-to-all, 3 layers, exact", "42.78 ± 2.17"),
 )
 # Width ablation at ~97 batches (the paper's Fig. 4).
+# "As accurately as": within the paper's own seed-to-seed spread (std 1.3-2.2 points).
+NOISE_MARGIN = 3.0
 PAPER_ABLATION = {
     "quantum-ring": dict(zip(range(2, 9), (32.9, 31.9, 37.8, 41.3, 40.0, 41.6, 43.9), strict=True)),
     "classical": {2: 26.1, 4: 33.7, 8: 40.0},
@@ -79,6 +81,8 @@ class QsslSection(ReportSection):
         "Shot-based training uses the exact four-term parameter-shift rule for CRX (the authors "
         "used the two-term rule, which is biased for controlled rotations); probe features of "
         "the 100-shot model are 100-shot estimates drawn once per image.",
+        "The all-to-all ansatz follows the authors' code ('abbas'): an RY layer, then 3 x "
+        "[CNOT on every pair, RY layer] (32 weights at W = 8).",
         "Both views of a pair go through the encoder in separate forward passes (as the authors' "
         "code), so BatchNorm statistics are per view.",
         "ibmq_paris inference uses Aer with FakeParisV2's noise model (transpiled at optimisation "
@@ -153,7 +157,13 @@ class QsslSection(ReportSection):
             noise_verdict,
         ]
         verdict = "\n".join(f"\n- {v}" for v in verdicts)
-        return SectionBody("\n".join(markdown), verdict)
+        seeds = max((len(r.runs) for r in main.values() if r is not None), default=0)
+        deviations = [
+            f"Horizon and probe ({profile} profile): {_settings(profile)}. The paper: 176 "
+            "batches of 256, probe of 100 epochs on augmented views of all 25,000 training "
+            f"images scored on all 5,000 test images. Seeds: {seeds} (the paper: 6).",
+        ]
+        return SectionBody("\n".join(markdown), verdict, deviations)
 
     @staticmethod
     def _params(result: JobResult | None) -> str:
@@ -194,17 +204,19 @@ class QsslSection(ReportSection):
             f"quantum {_pct(noise_cost)} points.",
             "",
         ]
-        claim = "quantum model under ibmq_paris noise classifies as accurately as the classical"
+        claim = (
+            "quantum model under ibmq_paris noise classifies as accurately as the classical "
+            f"(equivalence margin {NOISE_MARGIN:g} points: the 95% CI of noisy quantum - classical "
+            f"must lie above -{NOISE_MARGIN:g})"
+        )
         if vs_classical is None or vs_classical.n < 2:
             verdict = f"**not tested**: {claim} (noise-inference stages not run)"
+        elif 100 * vs_classical.ci_low > -NOISE_MARGIN:
+            verdict = f"**reproduced**: {claim}; {_pct(vs_classical)} points"
         elif vs_classical.ci_high < 0:
-            verdict = (
-                f"**not reproduced**: {claim}; the noisy quantum model is less accurate, "
-                f"{_pct(vs_classical)} points"
-            )
+            verdict = f"**not reproduced** (less accurate): {claim}; {_pct(vs_classical)} points"
         else:
-            kind = "better" if vs_classical.ci_low > 0 else "no significant difference"
-            verdict = f"**reproduced** ({kind}): {claim}; {_pct(vs_classical)} points"
+            verdict = f"**not reproduced** (inconclusive): {claim}; {_pct(vs_classical)} points"
         return markdown, verdict
 
     @staticmethod
