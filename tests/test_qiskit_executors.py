@@ -11,7 +11,7 @@ from qiskit_aer.noise import NoiseModel
 
 from qmlrepro.config.compose import compose_config
 from qmlrepro.errors import ConfigError
-from qmlrepro.quantum.ansatz import z_observables
+from qmlrepro.quantum.ansatz import layered_ring_ansatz, z_observables
 from qmlrepro.quantum.ibm_runtime import CredentialsError, IBMRuntime, connect
 from qmlrepro.quantum.layer import QiskitLayer, quantum_layer
 from qmlrepro.quantum.measurement import probability_circuit
@@ -76,6 +76,26 @@ def test_aer_noise_matches_readout_error_of_the_device_qubit():
     expected = 1 - 2 * p1_given_0
     assert p1_given_0 > 0.001  # the device qubit does have a readout error
     assert abs(measured - expected) < 5 * 2 * np.sqrt(p1_given_0 * (1 - p1_given_0) / 40_000) + 1e-3
+
+
+def test_aer_noise_layout_is_fixed_and_small_circuits_use_density_matrices():
+    """Unseeded, every call must still map the circuit to the same physical qubits; the 8-qubit
+    ring fits the density-matrix method, which gives the same statistics as trajectories."""
+    qc, x, w = layered_ring_ansatz(8, 2, ("ry",), "crx", "rx")
+    circuit = probability_circuit(make_spec(qc, x, w, measured=list(range(8))))
+    layouts = {
+        tuple(AerNoise("fake_paris", shots=10).pm.run(circuit).layout.final_index_layout())
+        for _ in range(4)
+    }
+    assert len(layouts) == 1
+    spec = make_spec(qc, x, w, observables=z_observables(8))
+    inputs, weights = np.full((1, 8), 0.4), np.linspace(-1, 1, len(w))
+    dm = AerNoise("fake_paris", shots=20_000, seed=3)
+    trajectories = AerNoise("fake_paris", shots=20_000, seed=3, density_matrix_qubits=0)
+    a, b = dm.run(spec, inputs, weights), trajectories.run(spec, inputs, weights)
+    assert dm.simulator.options.method == "density_matrix"
+    assert trajectories.simulator.options.method == "automatic"
+    np.testing.assert_allclose(a, b, atol=5 * np.sqrt(2 / 20_000) + 1e-3)
 
 
 def test_circuit_wider_than_the_device_is_refused():
