@@ -5,17 +5,15 @@ python pipelines/evaluate.py job=example-mlp backend=torch [results_dir=...] [ex
 
 from collections.abc import Sequence
 
-from qmlrepro.cli import run_cli
+from qmlrepro.cli import run_cli, split_named
 from qmlrepro.errors import ConfigError
 from qmlrepro.stages import evaluate
 
 
 def main(args: Sequence[str]) -> None:
-    own = ("job", "backend", "results_dir")
-    named = {k: v for k, _, v in (a.partition("=") for a in args if a.split("=")[0] in own)}
+    named, extra = split_named(args, ("job", "backend", "results_dir"))
     if not {"job", "backend"} <= set(named):
         raise ConfigError("evaluate needs job=<train job> and backend=<backend option>")
-    extra = [a for a in args if a.split("=")[0] not in own]
     results_dir = named.get("results_dir", "results")
     print(f"wrote {evaluate(named['job'], named['backend'], extra, results_dir)}")
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import yaml
 
-from qmlrepro.cli import run_cli
+from qmlrepro.cli import run_cli, split_named
 from qmlrepro.errors import ConfigError
 from qmlrepro.paths import project_root, resolve
 from qmlrepro.report.writer import stage_list, write_report
@@ -20,10 +20,9 @@ from qmlrepro.tracking.git import git_state
 
 def main(args: Sequence[str]) -> None:
     own = ("paper", "variant", "profile")
-    named = {k: v for k, _, v in (a.partition("=") for a in args if a.split("=")[0] in own)}
+    named, extra = split_named(args, own)
     if set(named) != set(own):
         raise ConfigError("usage: run_variant.py paper=<id> variant=<name> profile=<p> [overrides]")
-    extra = [a for a in args if a.split("=")[0] not in own]
     params = yaml.safe_load((project_root() / "params.yaml").read_text())
     train_jobs = {k: v for k, v in params["train"].items() if v["paper"] == named["paper"]}
     eval_jobs = {k: v for k, v in params["evaluate"].items() if v["paper"] == named["paper"]}

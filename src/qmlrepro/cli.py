@@ -28,3 +28,16 @@ def run_cli(main: Callable[[Sequence[str]], object], argv: Sequence[str] | None 
             "interrupted: finished work is saved; rerun the same command to resume", file=sys.stderr
         )
         sys.exit(130)
+
+
+def split_named(args: Sequence[str], names: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """Split ``key=value`` arguments a script handles itself (``names``) from the Hydra overrides
+    it passes on."""
+    named, rest = {}, []
+    for arg in args:
+        key, _, value = arg.partition("=")
+        if key in names:
+            named[key] = value
+        else:
+            rest.append(arg)
+    return named, rest
