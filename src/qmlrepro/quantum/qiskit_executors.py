@@ -235,3 +235,46 @@ class AerNoise(SamplingExecutor):
         self.simulator.set_options(method=method)
         sampler = SamplerV2.from_backend(self.simulator, default_shots=self.shots, seed=self.seed)
         return packed_bits(sampler.run(pubs).result(), self.shots)
+
+
+class AerDepolarizing(SamplingExecutor):
+    """Aer with a uniform depolarising channel after every gate, on all-to-all connectivity.
+
+    ``depolarizing_error(one_qubit * scale)`` follows each 1-qubit gate and
+    ``depolarizing_error(two_qubit * scale, 2)`` each 2-qubit gate (Qiskit's convention: with
+    probability lambda the qubits are replaced by the maximally mixed state). Circuits keep their
+    own gates (no device ISA); shots branch where the sampled errors differ.
+    """
+
+    def __init__(
+        self,
+        one_qubit: float,
+        two_qubit: float,
+        scale: float = 1.0,
+        shots: int = 1000,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(shots, seed)
+        from qiskit_aer import AerSimulator
+        from qiskit_aer.noise import NoiseModel, depolarizing_error
+
+        rates = {"one_qubit": one_qubit * scale, "two_qubit": two_qubit * scale}
+        for name, rate in rates.items():
+            if not 0 <= rate <= 1:
+                raise ConfigError(f"depolarising {name} rate {rate} (after scale) is not in [0, 1]")
+        self.noise_model = NoiseModel()
+        one = [g for g in AER_SAFE_BASIS if g not in ("cx", "cz", "cy", "swap", "rzz", "measure")]
+        self.noise_model.add_all_qubit_quantum_error(depolarizing_error(rates["one_qubit"], 1), one)
+        self.noise_model.add_all_qubit_quantum_error(
+            depolarizing_error(rates["two_qubit"], 2), ["cx", "cz", "cy", "swap", "rzz"]
+        )
+        self.simulator = AerSimulator(noise_model=self.noise_model, shot_branching_enable=True)
+
+    def _transpile(self, circuit: QuantumCircuit) -> QuantumCircuit:
+        return aer_safe(circuit)
+
+    def _sample(self, pubs, logical):
+        from qiskit_aer.primitives import SamplerV2
+
+        sampler = SamplerV2.from_backend(self.simulator, default_shots=self.shots, seed=self.seed)
+        return packed_bits(sampler.run(pubs).result(), self.shots)
