@@ -1,0 +1,53 @@
+"""Schema of ``conf/paper/hypernet.yaml``."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from qmlrepro.config.schema import PaperConfig, require_positive
+from qmlrepro.errors import ConfigError
+
+
+@dataclass
+class LbfgsConfig:
+    """The authors' optimiser settings (OptimKit LBFGS: gradtol 1e-6, maxiter 500)."""
+
+    max_iter: int = 500
+    tolerance_grad: float = 1e-6
+    tolerance_change: float = 1e-12
+    history_size: int = 8
+
+
+@dataclass
+class HypernetConfig(PaperConfig):
+    _target_: str = "qmlrepro.papers.hypernet.experiment.HypernetExperiment"
+    id: str = "hypernet"
+    task: str = "mnist01"  # a key of ``tasks``
+    tasks: dict[str, Any] = field(default_factory=dict)  # name -> _target_ of a bnn.BNNTask
+    cost_dir: str = "data/hypernet"  # written by pipelines/prepare_hypernet_costs.py
+    data_limit: int | None = None  # first examples of each split (smoke runs only)
+    optimal_tolerance: float = 1e-6  # the optimal set: C <= C_min + tolerance
+    budget: int = 1000  # cost evaluations / samples a search gets (the authors' 1,000 samples)
+    depths: list[int] = field(default_factory=lambda: [1, 2, 4, 6, 8])
+    lbfgs: LbfgsConfig = field(default_factory=LbfgsConfig)
+    log_every: int = 10  # MLflow: every n-th loss evaluation
+    noise_depth: int = 4  # the depth evaluated under noise (noise-sweeping backends)
+    noise_scales: list[float] = field(default_factory=lambda: [0.2, 1.0, 2.0])
+
+    def __post_init__(self) -> None:
+        if self.tasks and self.task not in self.tasks:
+            raise ConfigError(
+                f"paper.task={self.task} is not one of the defined tasks: {', '.join(self.tasks)}"
+            )
+        if not self.depths or min(self.depths) < 1:
+            raise ConfigError(f"paper.depths={self.depths} must be a non-empty list of D >= 1")
+        for key in ("budget", "log_every", "noise_depth"):
+            require_positive(f"paper.{key}", getattr(self, key), allow_none=False)
+        require_positive("paper.lbfgs.max_iter", self.lbfgs.max_iter, allow_none=False)
+        require_positive("paper.data_limit", self.data_limit)
+        if not self.optimal_tolerance >= 0:
+            raise ConfigError(f"paper.optimal_tolerance={self.optimal_tolerance} must be >= 0")
+        if any(s <= 0 for s in self.noise_scales):
+            raise ConfigError(f"paper.noise_scales={self.noise_scales} must all be > 0")
+
+
+SCHEMAS = {"hypernet_schema": HypernetConfig}

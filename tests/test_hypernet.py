@@ -1,0 +1,249 @@
+"""hypernet: the enumerated cost vectors, the bit order, the circuit on both executors, the
+metrics, the classical searches, and the train/evaluate stages on a synthetic task."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from qiskit import QuantumCircuit
+from qiskit.quantum_info import Statevector
+
+from qmlrepro.data.artifacts import write_manifest
+from qmlrepro.errors import ConfigError
+from qmlrepro.papers.hypernet.baselines import RandomSearch, SimulatedAnnealing, outcome_metrics
+from qmlrepro.papers.hypernet.bnn import (
+    GaussianMLPTask,
+    LogisticTask,
+    TaskData,
+    accuracy_from_logits,
+    bits_index,
+    index_bits,
+    loss_from_logits,
+)
+from qmlrepro.papers.hypernet.circuit import (
+    hypernetwork_circuit,
+    hypernetwork_spec,
+    to_paper_order,
+    to_qiskit_order,
+)
+from qmlrepro.papers.hypernet.config import LbfgsConfig
+from qmlrepro.papers.hypernet.costs import CostTable, enumerate_costs, write_cost_table
+from qmlrepro.papers.hypernet.metrics import best_of_k_excess, distribution_metrics
+from qmlrepro.papers.hypernet.search import initial_angles, lbfgs_search
+from qmlrepro.quantum.qiskit_executors import AerDepolarizing, AerStatevector
+from qmlrepro.quantum.torch_executor import TorchCircuit
+
+
+def _data(d: int, n: int = 60, seed: int = 0) -> TaskData:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(2 * n, d, generator=g, dtype=torch.float64)
+    if d == 2:
+        x = 4 * x - 2
+    y = x.sum(1) + 0.3 * torch.randn(2 * n, generator=g, dtype=torch.float64) > x.sum(1).mean()
+    return TaskData(x[:n], y[:n].double(), x[n:], y[n:].double())
+
+
+TASKS = [
+    (LogisticTask("pm1", "v", (0, 1), 1), 16),
+    (LogisticTask("authors", "v", (0, 1), 1, zero_value=-3.0), 16),
+    (LogisticTask("alphabet", "v", (3, 7), 7, alphabet_bits=2), 16),
+    (GaussianMLPTask(), 2),
+]
+
+
+@pytest.mark.parametrize(("task", "dim"), TASKS, ids=[t.name for t, _ in TASKS])
+def test_enumerated_costs_equal_a_direct_forward_pass(task, dim):
+    data = _data(dim)
+    table = enumerate_costs(task, data, progress=False)
+    assert table.cost.numel() == 2**task.n_bits and not torch.isnan(table.cost).any()
+    index = torch.cat(
+        [torch.tensor([0, 2**task.n_bits - 1]), torch.randint(0, 2**task.n_bits, (8,))]
+    )
+    bits = index_bits(index, task.n_bits)
+    logits = task.direct_logits(bits, data.x_train)
+    torch.testing.assert_close(
+        table.cost[index], loss_from_logits(logits, data.y_train, task.loss), rtol=0, atol=1e-12
+    )
+    # Accuracies agree except where a logit is 0 in exact arithmetic (ReLU networks whose terms
+    # cancel), where the two summation orders may round to either side.
+    for z, y, acc in (
+        (logits, data.y_train, table.train_accuracy[index]),
+        (task.direct_logits(bits, data.x_test), data.y_test, table.test_accuracy[index]),
+    ):
+        ties = (z.abs() < 1e-9).double().mean(-1).float()
+        assert ((acc - accuracy_from_logits(z, y).float()).abs() <= ties + 1e-6).all()
+
+
+def test_bnn_layouts_follow_the_authors():
+    gaussian = GaussianMLPTask()
+    assert gaussian.n_bits == 18 and gaussian.bit_groups()["activation"] == [17]
+    # all-ones: every weight +1, sigmoid hidden layer; W1 = [[1]*4]*2 -> hidden = x0 + x1 + 1
+    x = torch.tensor([[0.5, -0.25]], dtype=torch.float64)
+    ones = torch.ones(1, 18, dtype=torch.long)
+    expected = 4 * torch.sigmoid(torch.tensor(0.5 - 0.25 + 1.0)) + 1
+    assert gaussian.direct_logits(ones, x).item() == pytest.approx(expected.item())
+    relu = ones.clone()
+    relu[0, 17] = 0
+    assert gaussian.direct_logits(relu, x).item() == pytest.approx(4 * 1.25 + 1)
+
+    alphabet = LogisticTask("a", "v", (3, 7), 7, alphabet_bits=2)
+    assert alphabet.n_bits == 19
+    x16 = torch.ones(1, 16, dtype=torch.float64)
+    for code, low in enumerate((0.0, -1.0, -2.0, -3.0)):
+        zeros = torch.zeros(1, 19, dtype=torch.long)
+        zeros[0, 17], zeros[0, 18] = code // 2, code % 2
+        assert alphabet.direct_logits(zeros, x16).item() == pytest.approx(17 * low)
+    with pytest.raises(ConfigError, match="positive digit"):
+        LogisticTask("bad", "v", (0, 1), 7)
+
+
+def test_bit_order_matches_qiskit_little_endian_basis_states():
+    n = 5
+    for qubits in ([0], [4], [0, 3], [1, 2, 4]):
+        qc = QuantumCircuit(n)
+        for q in qubits:
+            qc.x(q)
+        probs = torch.tensor(Statevector(qc).probabilities())
+        bits = torch.zeros(1, n, dtype=torch.long)
+        bits[0, qubits] = 1  # qubit k carries paper bit k
+        assert int(torch.argmax(to_paper_order(probs))) == bits_index(bits).item()
+    vector = torch.arange(2**n, dtype=torch.float64)
+    torch.testing.assert_close(to_paper_order(to_qiskit_order(vector)), vector)
+    assert bits_index(index_bits(torch.arange(32), n)).tolist() == list(range(32))
+    assert index_bits(torch.tensor([16]), n).tolist() == [[1, 0, 0, 0, 0]]  # b_0 most significant
+
+
+def test_circuit_is_the_authors_brick_wall():
+    qc, theta = hypernetwork_circuit(6, 3)
+    assert len(theta) == 2 * 3 * 6 and qc.num_qubits == 6
+    cx = [tuple(qc.find_bit(q).index for q in inst.qubits) for inst in qc.data if inst.name == "cx"]
+    # d = 1 starts at qubit 1 (the authors' 1 + (d mod 2), 1-indexed), d = 2 at 0, d = 3 at 1
+    assert cx == [(1, 2), (3, 4), (0, 1), (2, 3), (4, 5), (1, 2), (3, 4)]
+    first_rz = next(inst for inst in qc.data if inst.name == "rz")
+    assert first_rz.operation.params[0] == theta[3 * 6]  # RY layers first, then RZ layers
+
+
+def test_torch_and_aer_statevectors_agree():
+    spec = hypernetwork_spec(6, 3)
+    weights = initial_angles(len(spec.weights), torch.Generator().manual_seed(1))
+    torch_probs = TorchCircuit.from_spec(spec, dtype=torch.float64, init_weights=weights)()
+    aer_probs = AerStatevector().run(spec, np.zeros((1, 0)), weights.numpy())
+    np.testing.assert_allclose(torch_probs.detach().numpy(), aer_probs, atol=1e-10)
+    product = TorchCircuit.from_spec(hypernetwork_spec(6, 1), dtype=torch.float64)
+    assert product()[0, 0].item() == pytest.approx(1.0)  # D = 1 at zero angles: |0...0>
+
+
+def test_lbfgs_concentrates_the_circuit_on_the_optimum():
+    n = 6
+    cost = torch.rand(2**n, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    spec = hypernetwork_spec(n, 2)
+    weights = initial_angles(len(spec.weights), torch.Generator().manual_seed(0))
+    model = TorchCircuit.from_spec(spec, dtype=torch.float64, init_weights=weights)
+    start = (model()[0] @ to_qiskit_order(cost)).item()
+    out = lbfgs_search(model, to_qiskit_order(cost), LbfgsConfig(max_iter=200))
+    assert out.loss < start and out.loss == pytest.approx(out.curve[-1], abs=1e-6)
+    assert out.evaluations >= out.iterations >= 1
+    # a product-state optimum exists (a basis state), so a local search at D = 2 nearly reaches
+    # some basis state: the expected cost is close to a single network's cost
+    assert out.probabilities.max() > 0.9
+
+
+def _table(n: int = 10, seed: int = 0) -> CostTable:
+    g = torch.Generator().manual_seed(seed)
+    cost = torch.rand(2**n, generator=g, dtype=torch.float64)
+    return CostTable(cost, torch.rand(2**n, generator=g), torch.rand(2**n, generator=g))
+
+
+def test_distribution_metrics_and_best_of_k():
+    table = _table()
+    task = LogisticTask("t", "v", (0, 1), 1, pixels=9)  # 10 bits
+    best = int(table.cost.argmin())
+    point = torch.zeros(2**10, dtype=torch.float64)
+    point[best] = 1
+    m = distribution_metrics(point, table, task, 1e-9, budget=5)
+    assert m["p_opt"] == 1 and m["excess_cost"] == 0 and m["hit_within_budget"] == 1
+    uniform = torch.full((2**10,), 2.0**-10, dtype=torch.float64)
+    m = distribution_metrics(uniform, table, task, 1e-9, budget=20)
+    assert m["hit_within_budget"] == pytest.approx(1 - (1 - 2**-10) ** 20)
+    g = torch.Generator().manual_seed(0)
+    draws = torch.randint(0, 2**10, (20000, 20), generator=g)
+    monte_carlo = (table.cost[draws].min(1).values - table.cost.min()).mean().item()
+    assert best_of_k_excess(uniform, table.cost, 20) == pytest.approx(monte_carlo, rel=0.03)
+
+
+def test_classical_searches_respect_the_budget_statistics():
+    table = _table(12)
+    g = torch.Generator().manual_seed(0)
+    rnd = outcome_metrics(RandomSearch(budget=200, runs=4000).best_found(table, g), table, 0.0)
+    expected = 1 - (1 - 2**-12) ** 200
+    assert abs(rnd["hit_within_budget"] - expected) < 4 * math.sqrt(expected / 4000) + 1e-3
+    # On a smooth landscape (Hamming distance to a target, plus jitter) annealing's local moves
+    # pay off: it finds the optimum far more often than random search with the same budget.
+    index = torch.arange(2**12)
+    distance = index_bits(index ^ 1234, 12).sum(1).double()
+    smooth = CostTable(distance + 0.01 * table.cost, table.train_accuracy, table.test_accuracy)
+    sa = SimulatedAnnealing(budget=200, runs=500, t_start=1.0, t_end=0.01)
+    ann = outcome_metrics(sa.best_found(smooth, g), smooth, 0.0)
+    rnd = outcome_metrics(RandomSearch(budget=200, runs=500).best_found(smooth, g), smooth, 0.0)
+    assert ann["hit_within_budget"] > 0.5 > 0.2 > rnd["hit_within_budget"]
+    with pytest.raises(ConfigError):
+        SimulatedAnnealing(t_start=1e-5, t_end=1e-3)
+
+
+def test_depolarising_noise_spreads_the_samples():
+    spec = hypernetwork_spec(3, 1)
+    angles = torch.zeros(len(spec.weights), dtype=torch.float64)
+    angles[:3] = math.pi  # RY(pi) on every qubit: |111>
+    ideal = AerDepolarizing(0.0, 0.0, shots=400, seed=1).run(spec, np.zeros((1, 0)), angles)
+    noisy = AerDepolarizing(0.1, 0.1, scale=2.0, shots=400, seed=1).run(
+        spec, np.zeros((1, 0)), angles
+    )
+    assert ideal[0, 7] == 1.0 and noisy[0, 7] < 0.95
+    with pytest.raises(ConfigError, match="not in"):
+        AerDepolarizing(0.6, 0.1, scale=2.0)
+
+
+def _cost_dir(project) -> None:
+    """Synthetic cost tables under the names the paper's tasks use."""
+    out = project / "data" / "hypernet"
+    entries = {}
+    for name, task, dim in (
+        ("mnist01", LogisticTask("mnist01", "v", (0, 1), 1, zero_value=-3.0), 16),
+        ("gaussian", GaussianMLPTask(), 2),
+    ):
+        entries[name] = write_cost_table(out, task, _data(dim, n=40), 1e-6)
+    write_manifest(out, entries, {"test": True})
+
+
+def test_hypernet_train_resume_and_evaluate(project):
+    from qmlrepro.stages import evaluate, train
+
+    _cost_dir(project)
+    common = ["profile=smoke", "paper=hypernet", "profile.seeds=[0]", "paper.task=mnist01"]
+    out = train(["job=h", "model=hypernet/circuit", *common])
+    first = json.loads(out.read_text())
+    metrics = first["runs"][0]["metrics"]
+    assert set(first["describe"]) >= {"n_qubits", "landscape_cost_min", "d1_parameters"}
+    assert 0 <= metrics["d1/p_opt"] <= 1 and metrics["d2/excess_cost"] >= 0
+    # a rerun finds every depth in the checkpoint and returns the same numbers
+    again = json.loads(train(["job=h", "model=hypernet/circuit", *common]).read_text())
+    assert again["runs"][0]["metrics"] == metrics
+    shots = json.loads(evaluate("h", "aer_shots").read_text())["runs"][0]["metrics"]
+    assert 0 <= shots["d2/p_opt"] <= 1 and "d2/best_sample_excess_cost" in shots
+    noisy = json.loads(evaluate("h", "aer_depolarizing").read_text())["runs"][0]["metrics"]
+    assert set(k.split("/")[1] for k in noisy) == {"p1"}  # smoke: noise_depth 2, scale 1.0
+
+    annealing = json.loads(train(["job=a", "model=hypernet/annealing", *common]).read_text())
+    assert 0 <= annealing["runs"][0]["metrics"]["hit_within_budget"] <= 1
+    with pytest.raises(ConfigError, match=r"paper\.task"):
+        train(
+            [
+                "job=x",
+                "model=hypernet/circuit",
+                "profile=smoke",
+                "paper=hypernet",
+                "paper.task=nope",
+            ]
+        )
