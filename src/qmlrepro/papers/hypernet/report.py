@@ -62,14 +62,15 @@ def _landscape(results: PaperResults, task: str) -> dict | None:
     return None
 
 
-def _mean_se(values: list[float], digits: int = 3, scale: float = 1.0) -> str:
+def _mean_se(values: list[float], digits: int = 3, scale: float = 1.0, fmt: str = "f") -> str:
+    """Mean ± standard error; ``fmt="e"`` for quantities spanning decades (excess costs)."""
     if not values:
         return "—"
     m = sum(values) / len(values) * scale
     if len(values) < 2:
-        return f"{m:.{digits}f}"
+        return f"{m:.{digits}{fmt}}"
     s = summarize(values)
-    return f"{m:.{digits}f} ± {s.std * scale / math.sqrt(s.n):.{digits}f}"
+    return f"{m:.{digits}{fmt}} ± {s.std * scale / math.sqrt(s.n):.{digits}{fmt}}"
 
 
 def _welch(a: list[float], b: list[float]) -> tuple[float, float, float] | None:
@@ -224,7 +225,7 @@ class HypernetSection(ReportSection):
                 lines.append(
                     f"| {depth} | {result.describe.get(f'd{depth}_parameters', '?')} | "
                     f"{_mean_se(p_opt)} | {hits}/{len(p_opt)} | "
-                    f"{_mean_se(_values(result, f'd{depth}/excess_cost'), 4)} | "
+                    f"{_mean_se(_values(result, f'd{depth}/excess_cost'), 1, fmt='e')} | "
                     f"{_mean_se(_values(sampled, f'd{depth}/p_opt'))} | "
                     f"{_mean_se(_values(result, f'd{depth}/expected_test_accuracy'), 1, 100)}% | "
                     f"{_mean_se(_values(result, f'd{depth}/iterations'), 0)} | "
@@ -333,11 +334,11 @@ class HypernetSection(ReportSection):
             q_hit = _values(circuit, f"d{depth}/hit_within_budget") if depth else []
             q_exc = _values(circuit, f"d{depth}/best_of_budget_excess") if depth else []
             lines.append(
-                f"| {label} | {k} | {_mean_se(q_hit)} | {_mean_se(q_exc, 4)} | "
+                f"| {label} | {k} | {_mean_se(q_hit)} | {_mean_se(q_exc, 1, fmt='e')} | "
                 f"{_mean_se(_values(rnd, 'hit_within_budget'))} | "
-                f"{_mean_se(_values(rnd, 'best_of_budget_excess'), 4)} | "
+                f"{_mean_se(_values(rnd, 'best_of_budget_excess'), 1, fmt='e')} | "
                 f"{_mean_se(_values(ann, 'hit_within_budget'))} | "
-                f"{_mean_se(_values(ann, 'best_of_budget_excess'), 4)} |"
+                f"{_mean_se(_values(ann, 'best_of_budget_excess'), 1, fmt='e')} |"
             )
             rows += 1
         return [*lines, ""] if rows else []
@@ -359,7 +360,7 @@ class HypernetSection(ReportSection):
             "run, 100,000 samples) | seconds per circuit |",
             "|---|---|---|---|---|---|",
             f"| 0 (ideal) | 0 / 0 | {_mean_se(_values(ideal, f'{depth}/p_opt'))} | "
-            f"{_mean_se(_values(ideal, f'{depth}/excess_cost'), 4)} | — | "
+            f"{_mean_se(_values(ideal, f'{depth}/excess_cost'), 1, fmt='e')} | — | "
             f"{_mean_se(_values(ideal, f'{depth}/seconds'), 1)} |",
         ]
         for p in scales:
@@ -368,7 +369,7 @@ class HypernetSection(ReportSection):
             lines.append(
                 f"| {p:g} | {0.001 * p:.4f} / {0.00375 * p:.5f} | "
                 f"{_mean_se(_values(noisy, prefix + 'p_opt'))} | "
-                f"{_mean_se(_values(noisy, prefix + 'excess_cost'), 4)} | "
+                f"{_mean_se(_values(noisy, prefix + 'excess_cost'), 1, fmt='e')} | "
                 f"{f'{paper:.2f}' if paper else '—'} | "
                 f"{_mean_se(_values(noisy, prefix + 'seconds'), 1)} |"
             )
@@ -388,6 +389,6 @@ class HypernetSection(ReportSection):
             out.append(
                 f"{task}: {len(result.runs)} random starts per depth (the paper: 10); L-BFGS "
                 f"max_iter {max_iter} (the paper: 500); at the deepest circuit the starts used "
-                f"{min(its):.0f}-{max(its):.0f} iterations."
+                f"{min(its):.0f} to {max(its):.0f} iterations."
             )
         return out
