@@ -1,0 +1,57 @@
+"""Schema of ``conf/paper/hqvit.yaml``."""
+
+from dataclasses import dataclass, field
+
+from qmlrepro.config.schema import PaperConfig, require_positive
+from qmlrepro.errors import ConfigError
+
+
+@dataclass
+class CircuitEvaluation:
+    """How the full circuit is evaluated on one Qiskit backend: on how many test images (the
+    first ones), with which shot counts (null: the backend's own)."""
+
+    images: int = 100
+    shots: list[int] | None = None
+
+
+@dataclass
+class HqvitConfig(PaperConfig):
+    _target_: str = "qmlrepro.papers.hqvit.experiment.HqvitExperiment"
+    id: str = "hqvit"
+    patch: int = 4  # patch side: T = (side / patch)^2 tokens of d = patch^2 pixels
+    ansatz_layers: int = 2  # RY + CX-ring layers of U_Q and U_K
+    attention_norm: str = "softmax"  # none | row | softmax (learnable temperature)
+    model_dim: int = 32
+    mlp_dim: int = 64
+    steps: int = 1000
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    log_every: int = 20
+    checkpoint_every: int = 200
+    n_test: int | None = None  # test images for the exact accuracy (null: all)
+    evaluation: dict[str, CircuitEvaluation] = field(default_factory=dict)  # by backend name
+    # Resource counts of the circuit for these image sides x patch sides (quantum models' describe)
+    scaling_sides: list[int] = field(default_factory=lambda: [4, 8, 16, 32, 64])
+    scaling_patches: list[int] = field(default_factory=lambda: [2, 4, 8])
+
+    def __post_init__(self) -> None:
+        for key in ("patch", "ansatz_layers", "model_dim", "mlp_dim", "steps", "batch_size"):
+            require_positive(f"paper.{key}", getattr(self, key), allow_none=False)
+        for key in ("log_every", "checkpoint_every"):
+            require_positive(f"paper.{key}", getattr(self, key), allow_none=False)
+        require_positive("paper.n_test", self.n_test)
+        if not self.lr > 0:
+            raise ConfigError(f"paper.lr={self.lr} must be > 0")
+        if self.attention_norm not in ("none", "row", "softmax"):
+            raise ConfigError(
+                f"paper.attention_norm={self.attention_norm} is not one of none, row, softmax"
+            )
+        for name, setting in self.evaluation.items():
+            require_positive(f"paper.evaluation.{name}.images", setting.images, allow_none=False)
+            if setting.shots is not None and (not setting.shots or min(setting.shots) < 1):
+                raise ConfigError(f"paper.evaluation.{name}.shots={setting.shots} must be >= 1")
+
+
+SCHEMAS = {"hqvit_schema": HqvitConfig}

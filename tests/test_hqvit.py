@@ -1,0 +1,207 @@
+"""hqvit: the attention circuit's closed form against its full statevector statistics (torch and
+Aer), shot estimates converging to it, the qubit formula, tokens, and the stages."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from qmlrepro.errors import ConfigError
+from qmlrepro.papers.hqvit.attention import QuantumScores, attention_from_outcomes, normalise
+from qmlrepro.papers.hqvit.circuit import (
+    AttentionLayout,
+    attention_spec,
+    layout_for,
+    qubit_count,
+)
+from qmlrepro.papers.hqvit.models import AttentionClassifier
+from qmlrepro.papers.hqvit.tokens import class_targets, patchify
+from qmlrepro.quantum.qiskit_executors import AerShots, AerStatevector
+from qmlrepro.quantum.torch_executor import TorchCircuit
+from tests.conftest import requires_mnist
+
+TORCH64 = OmegaConf.create({"name": "torch", "device": "cpu", "dtype": "float64", "shots": None})
+
+
+def _scores(layout: AttentionLayout, seed: int) -> QuantumScores:
+    torch.manual_seed(seed)
+    return QuantumScores(2, layout.n_tokens, layout.token_dim, 8, TORCH64)
+
+
+def _images(layout: AttentionLayout, n: int, seed: int, empty_token: bool = True) -> torch.Tensor:
+    """Random non-negative tokens (B, T, d); one all-zero token, as MNIST's blank patches."""
+    g = torch.Generator().manual_seed(seed)
+    tokens = torch.rand(n, layout.n_tokens, layout.token_dim, generator=g, dtype=torch.float64)
+    tokens = tokens * (torch.rand(n, layout.n_tokens, 1, generator=g, dtype=torch.float64) + 0.05)
+    if empty_token:
+        tokens[:, 1] = 0
+    return tokens
+
+
+def _outcome_probabilities(layout, scores, tokens) -> torch.Tensor:
+    spec = attention_spec(layout, scores.layers)
+    circuit = TorchCircuit.from_spec(
+        spec, dtype=torch.float64, init_weights=scores.circuit_weights()
+    )
+    with torch.no_grad():
+        return circuit(tokens.reshape(len(tokens), -1))
+
+
+@pytest.mark.parametrize(("n_tokens", "token_dim"), [(4, 4), (4, 8), (16, 16)])
+def test_closed_form_equals_the_full_circuit_statevector(n_tokens, token_dim):
+    layout = AttentionLayout(n_tokens, token_dim)
+    scores = _scores(layout, seed=n_tokens + token_dim)
+    tokens = _images(layout, 3, seed=token_dim)
+    with torch.no_grad():
+        closed, keep = scores(tokens, None)
+    probs = _outcome_probabilities(layout, scores, tokens)
+    sampled, mass = attention_from_outcomes(probs, n_tokens)
+    torch.testing.assert_close(sampled, closed, atol=1e-10, rtol=0)
+    # Pr(a, i, j) = p_i p_j (1 +- A_ij) / 2 with p_i = ||x_i||^2 / ||X||^2
+    p = tokens.pow(2).sum(-1) / tokens.pow(2).sum((1, 2)).unsqueeze(1)
+    torch.testing.assert_close(mass, p.unsqueeze(2) * p.unsqueeze(1), atol=1e-12, rtol=0)
+    cells = probs.reshape(3, n_tokens, n_tokens, 2).transpose(1, 2)
+    torch.testing.assert_close(cells[..., 0], mass * (1 + closed) / 2, atol=1e-12, rtol=0)
+    assert not keep[:, 1].any() and closed[:, 1].abs().max() == 0  # the empty token
+
+
+def test_closed_form_equals_aer_statevector():
+    layout = AttentionLayout(4, 4)
+    scores = _scores(layout, seed=3)
+    tokens = _images(layout, 2, seed=5)
+    with torch.no_grad():
+        closed, _ = scores(tokens, None)
+    spec = attention_spec(layout, scores.layers)
+    probs = AerStatevector().run(
+        spec, tokens.reshape(2, -1).numpy(), scores.circuit_weights().numpy()
+    )
+    sampled, _ = attention_from_outcomes(torch.as_tensor(probs), layout.n_tokens)
+    torch.testing.assert_close(sampled, closed, atol=1e-7, rtol=0)
+
+
+def test_shot_estimates_converge_to_the_closed_form():
+    layout = AttentionLayout(4, 4)
+    scores = _scores(layout, seed=7)
+    tokens = _images(layout, 1, seed=9, empty_token=False)
+    with torch.no_grad():
+        closed, _ = scores(tokens, None)
+    spec = attention_spec(layout, scores.layers)
+    errors = {}
+    for shots in (200, 5_000, 100_000):
+        probs = AerShots(shots, seed=11).run(
+            spec, tokens.reshape(1, -1).numpy(), scores.circuit_weights().numpy()
+        )
+        estimate, mass = attention_from_outcomes(torch.as_tensor(probs), layout.n_tokens)
+        # the estimate's standard error in cell (i, j) is ~ 1 / sqrt(shots * p_i p_j)
+        errors[shots] = ((estimate - closed).abs() * mass.sqrt()).max().item()
+    assert errors[100_000] < errors[5_000] < errors[200]
+    assert errors[100_000] < 5 / math.sqrt(100_000)
+
+
+@pytest.mark.parametrize(
+    ("side", "patch", "qubits"), [(4, 2, 9), (8, 2, 13), (8, 4, 13), (16, 4, 17), (32, 8, 21)]
+)
+def test_qubit_count_is_two_log2_pixels_plus_one(side, patch, qubits):
+    layout = layout_for(side, patch)
+    assert layout.n_qubits == qubit_count(side * side) == qubits
+    circuit = attention_spec(layout, 1).circuit
+    assert circuit.num_qubits == qubits
+    # parameterised gates: 2 registers x layers x log2 d, independent of the number of tokens
+    assert sum(1 for inst in circuit.data if inst.operation.params) == 2 * layout.feature_qubits
+
+
+def test_layouts_that_cannot_be_amplitude_encoded_are_refused():
+    with pytest.raises(ConfigError, match="power of two"):
+        layout_for(28, 4)  # 49 tokens
+    with pytest.raises(ConfigError, match="multiple"):
+        layout_for(16, 3)
+
+
+def test_patches_are_contiguous_tokens():
+    images = torch.arange(2 * 16 * 16, dtype=torch.float64).reshape(2, 1, 16, 16)
+    tokens = patchify(images, 4)
+    assert tokens.shape == (2, 16, 16)
+    # token 5 = grid row 1, column 1: rows 4-7, columns 4-7, row-major inside the patch
+    torch.testing.assert_close(tokens[1, 5], images[1, 0, 4:8, 4:8].reshape(-1))
+    assert class_targets(torch.tensor([5, 3, 5]), torch.tensor([3, 5])).tolist() == [1, 0, 1]
+    with pytest.raises(ConfigError, match="outside"):
+        class_targets(torch.tensor([7]), torch.tensor([3, 5]))
+
+
+def test_without_positional_information_the_model_ignores_patch_order():
+    layout = AttentionLayout(16, 16)
+    model = AttentionClassifier(
+        lambda **kw: QuantumScores(2, **kw), "softmax", 16, 16, 8, 16, 10, TORCH64
+    ).double()
+    tokens = _images(layout, 4, seed=1)
+    order = torch.randperm(16, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        torch.testing.assert_close(model(tokens[:, order]), model(tokens))
+
+
+def test_normalisations_mask_empty_keys():
+    scores = torch.rand(2, 4, 4, dtype=torch.float64)
+    keys = torch.tensor([[True, False, True, True]] * 2)
+    for how in ("row", "softmax"):
+        weights = normalise(scores, keys, how, torch.tensor(3.0, dtype=torch.float64))
+        torch.testing.assert_close(weights.sum(-1), torch.ones(2, 4, dtype=torch.float64))
+        assert weights[..., 1].abs().max() == 0
+    with pytest.raises(ConfigError, match="normalisation"):
+        normalise(scores, keys, "sigmoid", None)
+
+
+@requires_mnist
+def test_hqvit_train_and_evaluate(project, monkeypatch):
+    from qmlrepro.data.mnist import VariantSpec, prepare_mnist
+    from qmlrepro.stages import evaluate, train
+    from tests.conftest import shared_mnist_root
+
+    monkeypatch.setenv("QMLREPRO_DATA_ROOT", str(shared_mnist_root()))
+    variants = {"x8_bilinear": VariantSpec(8, "bilinear")}
+    prepare_mnist(project / "data" / "mnist", variants, None, False, False, project / "raw")
+    common = ["profile=smoke", "paper=hqvit", "profile.seeds=[0]", "dataset.digits=[3,5]"]
+    record = json.loads(train(["job=q", "model=hqvit/quantum", *common]).read_text())
+    metrics = record["runs"][0]["metrics"]
+    assert 0 <= metrics["test_accuracy"] <= 1
+    assert metrics["shuffled_patches_test_accuracy"] == metrics["test_accuracy"]
+    assert record["describe"]["circuit_n_qubits"] == 13 and record["describe"]["n_classes"] == 2
+    assert record["describe"]["scaling/N64_d16/n_qubits"] == 13
+    exact = json.loads(evaluate("q", "aer_statevector").read_text())["runs"][0]["metrics"]
+    assert exact["exact/attention_max_error"] < 1e-6 and exact["exact/agreement"] == 1
+    shots = json.loads(evaluate("q", "aer_shots").read_text())["runs"][0]["metrics"]
+    assert {"shots100/accuracy", "shots1000/attention_mae"} <= set(shots)
+
+    vit = json.loads(train(["job=v", "model=hqvit/vit_pos", *common]).read_text())
+    assert vit["describe"]["n_params"] > 0 and "circuit_n_qubits" not in vit["describe"]
+    with pytest.raises(ConfigError, match="no attention circuit"):
+        evaluate("v", "aer_shots")
+    with pytest.raises(ConfigError, match="attention_norm"):
+        train(["job=x", "model=hqvit/quantum", *common, "paper.attention_norm=sigmoid"])
+
+
+def test_aer_and_torch_closed_forms_agree_on_a_trained_size():
+    """The default model's 17-qubit circuit: Aer statevector vs the closed form, one image."""
+    layout = AttentionLayout(16, 16)
+    scores = _scores(layout, seed=0)
+    tokens = _images(layout, 1, seed=0)
+    with torch.no_grad():
+        closed, _ = scores(tokens, None)
+    spec = attention_spec(layout, scores.layers)
+    probs = AerStatevector().run(
+        spec, tokens.reshape(1, -1).numpy(), scores.circuit_weights().numpy()
+    )
+    sampled, _ = attention_from_outcomes(torch.as_tensor(np.asarray(probs)), 16)
+    torch.testing.assert_close(sampled, closed, atol=1e-6, rtol=0)
+
+
+def test_report_section_without_runs_says_not_tested(tmp_path):
+    from qmlrepro.papers.hqvit.report import HqvitSection
+    from qmlrepro.report.results import PaperResults
+    from qmlrepro.report.section import PlotSink
+
+    body = HqvitSection().body(PaperResults("hqvit", {}), PlotSink(tmp_path, tmp_path, "hqvit"))
+    assert "not run" in body.markdown
+    assert body.verdict.count("**not tested**") == 4
