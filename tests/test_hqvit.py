@@ -172,7 +172,8 @@ def test_hqvit_train_and_evaluate(project, monkeypatch):
     exact = json.loads(evaluate("q", "aer_statevector").read_text())["runs"][0]["metrics"]
     assert exact["exact/attention_max_error"] < 1e-6 and exact["exact/agreement"] == 1
     shots = json.loads(evaluate("q", "aer_shots").read_text())["runs"][0]["metrics"]
-    assert {"shots100/accuracy", "shots1000/attention_mae"} <= set(shots)
+    assert {"shots100/accuracy", "shots1000/attention_weighted_mae"} <= set(shots)
+    assert 0 <= shots["shots100/cells_without_outcomes"] <= 1
 
     vit = json.loads(train(["job=v", "model=hqvit/vit_pos", *common]).read_text())
     assert vit["describe"]["n_params"] > 0 and "circuit_n_qubits" not in vit["describe"]
@@ -203,5 +204,5 @@ def test_report_section_without_runs_says_not_tested(tmp_path):
     from qmlrepro.report.section import PlotSink
 
     body = HqvitSection().body(PaperResults("hqvit", {}), PlotSink(tmp_path, tmp_path, "hqvit"))
-    assert "not run" in body.markdown
+    assert "not run" in body.markdown and "evaluation stages have not run" in body.markdown
     assert body.verdict.count("**not tested**") == 4

@@ -75,7 +75,7 @@ class QuantumScores(nn.Module):
         self.layers = layers
         n_angles = layers * self.layout.feature_qubits
         init = (torch.rand(2, n_angles) * 2 - 1) * math.pi
-        torch_backend = backend if backend.get("executor") is None else _torch_of(backend)
+        torch_backend = backend if backend.get("executor") is None else TORCH_EXACT
         self.query = quantum_layer(token_spec(token_dim, layers, "theta_q"), torch_backend, init[0])
         self.key = quantum_layer(token_spec(token_dim, layers, "theta_k"), torch_backend, init[1])
 
@@ -91,20 +91,24 @@ class QuantumScores(nn.Module):
     def circuit_weights(self) -> torch.Tensor:
         return torch.cat([self.query.weights.detach(), self.key.weights.detach()]).double()
 
-    def circuit_scores(self, tokens: torch.Tensor, backend: DictConfig):
-        """Scores estimated from the full circuit's outcomes on ``backend`` (no gradient)."""
+    def circuit_scores(
+        self, tokens: torch.Tensor, backend: DictConfig
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scores estimated from the full circuit's outcomes on ``backend`` (no gradient), and
+        each cell's share of the outcomes (B, T, T)."""
         spec = attention_spec(self.layout, self.layers)
         layer = quantum_layer(spec, backend, self.circuit_weights())
         with torch.no_grad():
             probs = layer(tokens.reshape(tokens.shape[0], -1).double())
-        scores, _ = attention_from_outcomes(probs.double().cpu(), self.layout.n_tokens)
-        return scores.to(tokens.device), token_mask(tokens)
+        scores, mass = attention_from_outcomes(probs.double().cpu(), self.layout.n_tokens)
+        return scores.to(tokens.device), mass.to(tokens.device)
 
 
-def _torch_of(backend: DictConfig) -> DictConfig:
-    """The exact torch executor in float64, for a model built while a Qiskit backend is selected
-    (the closed form always runs in torch; the Qiskit backend serves circuit_scores)."""
-    return OmegaConf.create({"name": "torch", "device": "auto", "dtype": "float64", "shots": None})
+# The closed form always runs on the exact torch executor; a model built while a Qiskit backend
+# is selected (evaluation) uses it in float64 and sends only circuit_scores to that backend.
+TORCH_EXACT = OmegaConf.create(
+    {"name": "torch", "device": "auto", "dtype": "float64", "shots": None}
+)
 
 
 class DotProductScores(nn.Module):

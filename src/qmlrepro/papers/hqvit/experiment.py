@@ -13,7 +13,7 @@ from qmlrepro.data.images import image_tensors
 from qmlrepro.errors import ConfigError, DataError
 from qmlrepro.experiment import Experiment, RunContext
 from qmlrepro.papers.hqvit.attention import QuantumScores
-from qmlrepro.papers.hqvit.circuit import layout_for
+from qmlrepro.papers.hqvit.circuit import attention_spec, layout_for
 from qmlrepro.papers.hqvit.models import count_parameters
 from qmlrepro.papers.hqvit.resources import circuit_resources, scaling_sweep
 from qmlrepro.papers.hqvit.tokens import class_targets, patchify
@@ -170,28 +170,38 @@ class HqvitExperiment(Experiment):
         with torch.no_grad():
             exact_scores, keep = scores(tokens.to(ctx.device), None)
         valid = (keep.unsqueeze(2) & keep.unsqueeze(1)).cpu()
+        # the share of the outcomes cell (i, j) gets ideally: p_i p_j, p_i = ||x_i||^2 / ||X||^2
+        share = tokens.pow(2).sum(-1) / tokens.pow(2).sum((1, 2)).unsqueeze(1)
+        share = (share.unsqueeze(2) * share.unsqueeze(1)).cpu()
         out = {"exact_accuracy": exact_accuracy, "n_images": float(len(tokens))}
         for shots in shot_counts:
             run_backend = backend if shots is None else OmegaConf.merge(backend, {"shots": shots})
             started = time.perf_counter()
-            sampled = []
+            estimates, masses = [], []
             for start in tqdm(
                 range(0, len(tokens), 10), desc=f"{backend.name} {shots} shots", leave=False,
                 disable=None,
             ):  # fmt: skip
-                sampled.append(scores.circuit_scores(tokens[start : start + 10], run_backend)[0])
-            estimate = torch.cat(sampled).to(exact_scores.dtype)
+                estimate, mass = scores.circuit_scores(tokens[start : start + 10], run_backend)
+                estimates.append(estimate)
+                masses.append(mass)
+            estimate = torch.cat(estimates).to(exact_scores.dtype)
             accuracy, predicted = self._accuracy(
                 model, tokens, targets, ctx.device, (estimate, keep.cpu())
             )
-            error = (estimate.cpu() - exact_scores.cpu()).abs()[valid]
+            error = (estimate.cpu() - exact_scores.cpu()).abs()
+            unsampled = (torch.cat(masses).cpu()[valid] == 0).double().mean().item()
             prefix = f"shots{shots}/" if shots is not None else "exact/"
             out.update(
                 {
                     prefix + "accuracy": accuracy,
                     prefix + "agreement": (predicted == exact_predicted).double().mean().item(),
-                    prefix + "attention_mae": error.mean().item(),
-                    prefix + "attention_max_error": error.max().item(),
+                    prefix + "attention_mae": error[valid].mean().item(),
+                    prefix + "attention_max_error": error[valid].max().item(),
+                    # weighted by each cell's ideal share of the shots: the error where the
+                    # circuit spends its measurements (converges as 1 / sqrt(shots))
+                    prefix + "attention_weighted_mae": ((error * share).sum() / share.sum()).item(),
+                    prefix + "cells_without_outcomes": unsampled,
                     prefix + "seconds": time.perf_counter() - started,
                 }
             )
@@ -199,6 +209,4 @@ class HqvitExperiment(Experiment):
 
 
 def _drawable(scores: QuantumScores) -> str:
-    from qmlrepro.papers.hqvit.circuit import attention_spec
-
     return str(attention_spec(scores.layout, scores.layers).circuit.draw("text", fold=-1))
