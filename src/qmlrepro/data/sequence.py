@@ -1,11 +1,12 @@
 """The hypergraph-state measurement task (HSMT) in the spirit of Anschuetz & Gao (2024).
 
-A sequence has two parts. Part A: one token per hyperedge e of the complete k-uniform hypergraph on
-n qubits (fixed lexicographic order) carrying an angle theta_e, which defines the weighted hypergraph
-state |H_theta> = prod_e exp(i theta_e |1..1><1..1|_e) |+>^n. Part B: one token per qubit, in a
-random order, naming a measurement basis (X, Y or Z); the model must predict the outcome. Targets are
-the exact conditional Born probabilities p(o_t = 1 | o_<t, bases, theta), computed from the
-statevector, along outcomes sampled from that same distribution. Train and test use disjoint thetas.
+A sequence has two parts. Part A: one token per hyperedge e of the complete k-uniform hypergraph
+on n qubits (fixed lexicographic order) carrying an angle theta_e, which defines the weighted
+hypergraph state |H_theta> = prod_e exp(i theta_e |1..1><1..1|_e) |+>^n. Part B: one token per
+qubit, in a random order, naming a measurement basis (X, Y or Z); the model must predict the
+outcome. Targets are the exact conditional Born probabilities p(o_t = 1 | o_<t, bases, theta),
+computed from the statevector, along outcomes sampled from that same distribution. Train and test
+use disjoint thetas.
 
 Qubit j is bit j of a basis-state index (Qiskit's little-endian order), so a Qiskit circuit of H on
 every qubit followed by MCPhase gates prepares exactly :func:`hypergraph_states`.
@@ -51,7 +52,9 @@ class SequenceTaskSpec:
         if not 1 <= self.k <= self.n:
             raise DataError(f"sequence task needs 1 <= k <= n, got n={self.n}, k={self.k}")
         if self.n > 16:
-            raise DataError(f"sequence task n={self.n} is too large for exact statevectors (n <= 16)")
+            raise DataError(
+                f"sequence task n={self.n} is too large for exact statevectors (n <= 16)"
+            )
 
 
 def hyperedges(n: int, k: int) -> list[tuple[int, ...]]:
@@ -86,26 +89,48 @@ def rotate_to_bases(states: torch.Tensor, bases: torch.Tensor, n: int) -> torch.
     return psi.reshape(s, 2**n)
 
 
+def _probability_of_one(weights: torch.Tensor, is_one: torch.Tensor) -> torch.Tensor:
+    """p(o_t = 1 | outcomes so far): the surviving Born weight on o_t = 1 over all of it."""
+    mass = weights.sum(dim=1)
+    return ((weights * is_one).sum(dim=1) / mass.clamp_min(1e-300)).clamp(0.0, 1.0)
+
+
 def conditional_outcomes(
     probs: torch.Tensor, order: torch.Tensor, n: int, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sample outcomes qubit by qubit in ``order``; return (outcomes, p(o_t = 1 | o_<t)), both (S, n)."""
+    """Sample outcomes qubit by qubit in ``order``; return (outcomes, p(o_t = 1 | o_<t)), both
+    (S, n)."""
     bits = basis_bits(n)
     weights = probs.clone()
     outcomes = torch.zeros(order.shape, dtype=torch.long)
     p_one = torch.zeros(order.shape, dtype=torch.float64)
     for t in range(n):
         is_one = bits[:, order[:, t]].T  # (S, 2^n)
-        mass = weights.sum(dim=1)
-        p1 = (weights * is_one).sum(dim=1) / mass
-        p1 = p1.clamp(0.0, 1.0)
+        p1 = _probability_of_one(weights, is_one)
         o = torch.bernoulli(p1, generator=generator).long()
         outcomes[:, t], p_one[:, t] = o, p1
         weights = weights * (is_one == o.unsqueeze(1).bool())
     return outcomes, p_one
 
 
-def _draw_thetas(count: int, n_edges: int, levels: int | None, gen: torch.Generator) -> torch.Tensor:
+def teacher_forced_p_one(
+    probs: torch.Tensor, order: torch.Tensor, outcomes: torch.Tensor
+) -> torch.Tensor:
+    """p(o_t = 1 | o_<t) along given outcomes (S, n) of a model's joint outcome distribution
+    probs (S, 2^n): exact projection on the outcomes seen so far, differentiable in probs."""
+    n = order.shape[1]
+    bits = basis_bits(n).to(probs.device)
+    weights, p_one = probs, []
+    for t in range(n):
+        is_one = bits[:, order[:, t]].T
+        p_one.append(_probability_of_one(weights, is_one))
+        weights = weights * (is_one == outcomes[:, t : t + 1].bool())
+    return torch.stack(p_one, dim=1)
+
+
+def _draw_thetas(
+    count: int, n_edges: int, levels: int | None, gen: torch.Generator
+) -> torch.Tensor:
     if levels is None:
         return 2 * math.pi * torch.rand((count, n_edges), generator=gen, dtype=torch.float64)
     return 2 * math.pi * torch.randint(0, levels, (count, n_edges), generator=gen).double() / levels
@@ -126,8 +151,8 @@ def _disjoint_test_thetas(
         if len(kept) >= count:
             return torch.stack(kept[:count])
     raise DataError(
-        f"cannot draw {count} test angle vectors disjoint from training with theta_levels={levels}; "
-        "raise theta_levels or lower the sizes"
+        f"cannot draw {count} test angle vectors disjoint from training with "
+        f"theta_levels={levels}; raise theta_levels or lower the sizes"
     )
 
 
@@ -163,7 +188,9 @@ def prepare_sequences(out_dir: Path, specs: list[SequenceTaskSpec], seed: int) -
         gen = torch.Generator().manual_seed(seed * 1_000_003 + spec.n * 101 + spec.k)
         n_edges = math.comb(spec.n, spec.k)
         train_thetas = _draw_thetas(spec.n_train_thetas, n_edges, spec.theta_levels, gen)
-        test_thetas = _disjoint_test_thetas(train_thetas, spec.n_test_thetas, spec.theta_levels, gen)
+        test_thetas = _disjoint_test_thetas(
+            train_thetas, spec.n_test_thetas, spec.theta_levels, gen
+        )
         tensors = {}
         for split, thetas in (("train", train_thetas), ("test", test_thetas)):
             for key, value in sample_split(spec, thetas, gen).items():
@@ -180,7 +207,12 @@ def prepare_sequences(out_dir: Path, specs: list[SequenceTaskSpec], seed: int) -
     write_manifest(
         out_dir,
         entries,
-        {"generator": "qmlrepro.data.sequence", "seed": seed, "bases": BASES, "qubit_order": "little"},
+        {
+            "generator": "qmlrepro.data.sequence",
+            "seed": seed,
+            "bases": BASES,
+            "qubit_order": "little",
+        },
     )
     return entries
 

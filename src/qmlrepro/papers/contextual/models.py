@@ -1,0 +1,132 @@
+"""Sequence models for the hypergraph-state measurement task: the k-HRNN (quantum memory of n
+qubits) and the classical baselines (GRU, LSTM, causal Transformer), all mapping a batch of task
+sequences to p(o_t = 1 | o_<t, bases, theta) at every part-B step, teacher-forced."""
+
+import math
+
+import torch
+from omegaconf import DictConfig
+from torch import nn
+
+from qmlrepro.data.sequence import BASES, teacher_forced_p_one
+from qmlrepro.papers.contextual.circuit import khrnn_spec
+from qmlrepro.quantum.layer import quantum_layer
+
+P_MIN = 1e-6  # probabilities are clipped to [P_MIN, 1 - P_MIN] before logs
+
+
+class QuantumHRNN(nn.Module):
+    """k-HRNN: cell weights (a, c) live in the circuit; the 3 x 3 basis angles are looked up per
+    qubit from its basis symbol and fed to the circuit as inputs (so they stay differentiable)."""
+
+    def __init__(
+        self,
+        n: int,
+        k: int,
+        backend: DictConfig,
+        cell_init: float = 0.1,
+        basis_init: float = math.pi,
+    ) -> None:
+        """(a, c) start at (1, 0) + N(0, cell_init^2): a theta_e is a frequency, and from a
+        uniformly random a training stalls (KL ~0.09 nats on n = 4, measured); the basis angles
+        start uniform in [-basis_init, basis_init]."""
+        super().__init__()
+        self.n, self.k = n, k
+        self.spec = khrnn_spec(n, k)
+        init = torch.tensor([1.0, 0.0]) + cell_init * torch.randn(2)
+        self.circuit = quantum_layer(self.spec, backend, init)
+        self.basis_angles = nn.Parameter((torch.rand(len(BASES), 3) * 2 - 1) * basis_init)
+
+    @property
+    def memory(self) -> int:
+        return self.n  # qubits
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        angles = self.basis_angles[batch["bases"]].reshape(len(batch["bases"]), -1)
+        dtype = self.basis_angles.dtype
+        inputs = torch.cat([batch["thetas"].to(dtype), angles], dim=1)
+        probs = self.circuit(inputs)
+        return teacher_forced_p_one(probs, batch["order"], batch["outcomes"])
+
+
+def token_features(batch: dict[str, torch.Tensor], n: int) -> torch.Tensor:
+    """(S, C(n, k) + n, F) inputs: part-A tokens carry (cos theta_e, sin theta_e) in hyperedge
+    order (the edge is its position); part-B token t names qubit order[t] (one-hot), its basis
+    (one-hot) and the previous outcome o_{t-1} (teacher forcing; 0 with a 'first' flag at t=0)."""
+    thetas, order, bases, outcomes = (batch[k] for k in ("thetas", "order", "bases", "outcomes"))
+    s, edges = thetas.shape
+    width = 2 + 2 + n + len(BASES) + 2
+    part_a = thetas.new_zeros(s, edges, width)
+    part_a[..., 0] = 1
+    part_a[..., 2], part_a[..., 3] = torch.cos(thetas), torch.sin(thetas)
+    part_b = thetas.new_zeros(s, n, width)
+    part_b[..., 1] = 1
+    part_b[..., 4 : 4 + n] = nn.functional.one_hot(order, n).to(thetas.dtype)
+    basis_of_step = torch.gather(bases, 1, order)
+    part_b[..., 4 + n : 4 + n + len(BASES)] = nn.functional.one_hot(basis_of_step, len(BASES)).to(
+        thetas.dtype
+    )
+    part_b[:, 1:, -2] = outcomes[:, :-1].to(thetas.dtype)
+    part_b[:, 0, -1] = 1
+    return torch.cat([part_a, part_b], dim=1)
+
+
+class RecurrentBaseline(nn.Module):
+    """GRU or LSTM of hidden size d; memory counted as its recurrent state (d for a GRU, 2d for an
+    LSTM's h and c)."""
+
+    def __init__(self, cell: str, hidden: int, n: int, k: int) -> None:
+        super().__init__()
+        rnn = {"gru": nn.GRU, "lstm": nn.LSTM}[cell]
+        self.n, self.cell, self.hidden = n, cell, hidden
+        self.rnn = rnn(2 + 2 + n + len(BASES) + 2, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, 1)
+
+    @property
+    def memory(self) -> int:
+        return self.hidden * (2 if self.cell == "lstm" else 1)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        x = token_features(batch, self.n).to(self.head.weight.dtype)
+        h, _ = self.rnn(x)
+        return torch.sigmoid(self.head(h[:, -self.n :]).squeeze(-1))
+
+
+class CausalTransformer(nn.Module):
+    """Pre-LN causal Transformer of width d_model with learned positions; 'memory' = d_model, but
+    it attends to every past token directly (no bottleneck state: see the report's caveat)."""
+
+    def __init__(self, d_model: int, n: int, k: int, layers: int = 2) -> None:
+        super().__init__()
+        self.n, self.d_model = n, d_model
+        length = math.comb(n, k) + n
+        self.embed = nn.Linear(2 + 2 + n + len(BASES) + 2, d_model)
+        self.position = nn.Parameter(torch.randn(1, length, d_model) * 0.02)
+        heads = 2 if d_model % 2 == 0 and d_model >= 8 else 1
+        layer = nn.TransformerEncoderLayer(
+            d_model, heads, 4 * d_model, dropout=0.0, batch_first=True, norm_first=True
+        )
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.head = nn.Linear(d_model, 1)
+        self.register_buffer("mask", nn.Transformer.generate_square_subsequent_mask(length))
+
+    @property
+    def memory(self) -> int:
+        return self.d_model
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        x = self.embed(token_features(batch, self.n).to(self.head.weight.dtype)) + self.position
+        h = self.encoder(x, mask=self.mask, is_causal=True)
+        return torch.sigmoid(self.head(h[:, -self.n :]).squeeze(-1))
+
+
+def bernoulli_kl(p_true: torch.Tensor, p_model: torch.Tensor) -> torch.Tensor:
+    """KL(Bern(p_true) || Bern(p_model)) elementwise, in nats."""
+    p = p_true.clamp(0.0, 1.0)
+    q = p_model.clamp(P_MIN, 1 - P_MIN)
+    return torch.xlogy(p, p / q) + torch.xlogy(1 - p, (1 - p) / (1 - q))
+
+
+def outcome_nll(p_model: torch.Tensor, outcomes: torch.Tensor) -> torch.Tensor:
+    q = p_model.clamp(P_MIN, 1 - P_MIN)
+    return -(outcomes * q.log() + (1 - outcomes) * (1 - q).log()).mean()
