@@ -1,6 +1,7 @@
 """contextual: the task's conditionals against direct statevector measurement statistics, and
 the k-HRNN with ideal parameters reproducing the task exactly."""
 
+import json
 import math
 
 import numpy as np
@@ -98,3 +99,27 @@ def test_khrnn_circuit_runs_on_aer_like_on_torch():
     aer = AerStatevector().run(spec, inputs.numpy(), IDEAL_CELL_WEIGHTS.numpy())
     p = teacher_forced_p_one(torch.as_tensor(aer), data["order"], data["outcomes"])
     torch.testing.assert_close(p, data["p_one"], atol=1e-9, rtol=0)
+
+
+def test_contextual_sweep_trains_resumes_and_refuses_evaluation(project):
+    from qmlrepro.data.sequence import prepare_sequences
+    from qmlrepro.errors import ConfigError
+    from qmlrepro.stages import evaluate, train
+
+    specs = [SequenceTaskSpec(4, 2, 8, 4, 4), SequenceTaskSpec(5, 3, 8, 4, 4)]
+    prepare_sequences(project / "data" / "sequence", specs, seed=7)
+    common = ["profile=smoke", "paper=contextual", "profile.seeds=[0]"]
+    quantum = json.loads(train(["job=q", "model=contextual/quantum", *common]).read_text())
+    metrics = quantum["runs"][0]["metrics"]
+    assert set(metrics) >= {"n4_k2/d4/lr0/test_kl", "n5_k3/d5/lr0/memory"}
+    assert metrics["n5_k3/d5/lr0/memory"] == 5 and metrics["n4_k2/d4/lr0/test_kl"] >= 0
+    assert quantum["describe"]["n4_k2/d4/parameters"] == 2 + 9
+
+    gru = json.loads(train(["job=g", "model=contextual/gru", *common]).read_text())
+    keys = gru["runs"][0]["metrics"]
+    assert {"n4_k2/d2/lr1/test_kl", "n5_k3/d4/lr0/train_kl"} <= set(keys)
+    # a rerun finds every sweep point in the checkpoint: identical numbers, nothing retrained
+    again = json.loads(train(["job=g", "model=contextual/gru", *common]).read_text())
+    assert again["runs"][0]["metrics"] == keys
+    with pytest.raises(ConfigError, match="no separate evaluate"):
+        evaluate("g", "torch")

@@ -24,13 +24,17 @@ class QuantumHRNN(nn.Module):
         n: int,
         k: int,
         backend: DictConfig,
+        size: int | None = None,
         cell_init: float = 0.1,
         basis_init: float = math.pi,
     ) -> None:
         """(a, c) start at (1, 0) + N(0, cell_init^2): a theta_e is a frequency, and from a
         uniformly random a training stalls (KL ~0.09 nats on n = 4, measured); the basis angles
-        start uniform in [-basis_init, basis_init]."""
+        start uniform in [-basis_init, basis_init]. ``size`` is accepted for a uniform call and
+        must be None or n: the memory is the n qubits."""
         super().__init__()
+        if size not in (None, n):
+            raise ValueError(f"the k-HRNN's memory is its n = {n} qubits, not size={size}")
         self.n, self.k = n, k
         self.spec = khrnn_spec(n, k)
         init = torch.tensor([1.0, 0.0]) + cell_init * torch.randn(2)
@@ -75,9 +79,12 @@ class RecurrentBaseline(nn.Module):
     """GRU or LSTM of hidden size d; memory counted as its recurrent state (d for a GRU, 2d for an
     LSTM's h and c)."""
 
-    def __init__(self, cell: str, hidden: int, n: int, k: int) -> None:
+    def __init__(
+        self, cell: str, size: int, n: int, k: int, backend: DictConfig | None = None
+    ) -> None:
         super().__init__()
         rnn = {"gru": nn.GRU, "lstm": nn.LSTM}[cell]
+        hidden = size
         self.n, self.cell, self.hidden = n, cell, hidden
         self.rnn = rnn(2 + 2 + n + len(BASES) + 2, hidden, batch_first=True)
         self.head = nn.Linear(hidden, 1)
@@ -96,8 +103,11 @@ class CausalTransformer(nn.Module):
     """Pre-LN causal Transformer of width d_model with learned positions; 'memory' = d_model, but
     it attends to every past token directly (no bottleneck state: see the report's caveat)."""
 
-    def __init__(self, d_model: int, n: int, k: int, layers: int = 2) -> None:
+    def __init__(
+        self, size: int, n: int, k: int, layers: int = 2, backend: DictConfig | None = None
+    ) -> None:
         super().__init__()
+        d_model = size
         self.n, self.d_model = n, d_model
         length = math.comb(n, k) + n
         self.embed = nn.Linear(2 + 2 + n + len(BASES) + 2, d_model)
