@@ -142,6 +142,20 @@ def test_without_positional_information_the_model_ignores_patch_order():
         torch.testing.assert_close(model(tokens[:, order]), model(tokens))
 
 
+@pytest.mark.parametrize("backend", ["aer_shots", "aer_noise", "torch_shots"])
+def test_shot_counts_reach_the_executor(backend):
+    from hydra.utils import instantiate
+
+    from qmlrepro.config.compose import compose_config
+    from qmlrepro.papers.hqvit.experiment import with_shots
+
+    cfg = compose_config(["paper=hqvit", f"backend={backend}", "profile=smoke"])
+    changed = with_shots(cfg.backend, 32_000)
+    assert changed.shots == 32_000
+    if changed.get("executor") is not None:
+        assert instantiate(changed.executor).shots == 32_000
+
+
 def test_normalisations_mask_empty_keys():
     scores = torch.rand(2, 4, 4, dtype=torch.float64)
     keys = torch.tensor([[True, False, True, True]] * 2)

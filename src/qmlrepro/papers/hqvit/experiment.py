@@ -6,7 +6,7 @@ import time
 import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from qmlrepro.data.images import image_tensors
@@ -175,7 +175,7 @@ class HqvitExperiment(Experiment):
         share = (share.unsqueeze(2) * share.unsqueeze(1)).cpu()
         out = {"exact_accuracy": exact_accuracy, "n_images": float(len(tokens))}
         for shots in shot_counts:
-            run_backend = backend if shots is None else OmegaConf.merge(backend, {"shots": shots})
+            run_backend = backend if shots is None else with_shots(backend, shots)
             started = time.perf_counter()
             estimates, masses = [], []
             for start in tqdm(
@@ -206,6 +206,17 @@ class HqvitExperiment(Experiment):
                 }
             )
         return out
+
+
+def with_shots(backend: DictConfig, shots: int) -> DictConfig:
+    """``backend`` at another shot count. Its executor reads ``${backend.shots}``, which a merge
+    would resolve against the original config (the first default run sampled every count at
+    1,000 shots that way): resolve first, then set both."""
+    node = OmegaConf.to_container(backend, resolve=True)
+    node["shots"] = shots
+    if isinstance(node.get("executor"), dict) and "shots" in node["executor"]:
+        node["executor"]["shots"] = shots
+    return OmegaConf.create(node)
 
 
 def _drawable(scores: QuantumScores) -> str:
