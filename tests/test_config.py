@@ -36,7 +36,7 @@ def test_command_line_model_beats_paper_default():
         (["dataset.n_train=-3"], "dataset.n_train=-3 must be a positive integer"),
         (["dataset.n_train=abc"], "could not be converted to Integer (key dataset.n_train)"),
         (["dataset.nope=1"], "Could not override 'dataset.nope'"),
-        (["model=example/zzz"], "choose one of: example/logistic, example/mlp"),
+        (["model=example/zzz"], "example/logistic, example/mlp,"),
         (["backend.device=tpu"], "backend.device=tpu is not one of auto, cpu, cuda"),
         (["profile.seeds=[]"], "profile.seeds is empty"),
         (["profile.seeds=[1,1]"], "must be distinct"),
