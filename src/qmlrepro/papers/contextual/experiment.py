@@ -26,6 +26,16 @@ def _split(data: dict[str, torch.Tensor], split: str, limit: int | None) -> dict
     return {key: value[:limit] for key, value in out.items()} if limit else out
 
 
+def _load(root, n: int, k: int) -> dict[str, torch.Tensor]:
+    try:
+        return load_sequence_task(root, n, k)
+    except (DataError, FileNotFoundError) as exc:
+        raise DataError(
+            f"no prepared sequences for n={n}, k={k} in {root} ({exc}); run "
+            "`dvc repro prepare_sequence`"
+        ) from exc
+
+
 def point_seed(seed: int, key: str) -> int:
     """A sweep point's own seed, so a resumed sweep trains each point exactly as a fresh one."""
     return seed * 1_000_003 + zlib.crc32(key.encode())
@@ -98,24 +108,22 @@ class ContextualExperiment(Experiment):
         points: dict[str, dict[str, float]] = state.get("points", {})
         root = resolve(self.cfg.dataset.processed_dir)
         plan = [(t, s, i) for t in self._tasks() for s in sizes for i in range(len(lrs))]
+        splits: dict[tuple[int, int], tuple[dict, dict]] = {}  # each task read once
         bar = tqdm(plan, desc=f"sweep seed {ctx.seed}", leave=False, disable=None)
         for (n, k), size, lr_index in bar:
             key = f"n{n}_k{k}/d{size if size is not None else n}/lr{lr_index}"
             if key in points:
                 continue
-            try:
-                data = load_sequence_task(root, n, k)
-            except (DataError, FileNotFoundError) as exc:
-                raise DataError(
-                    f"no prepared sequences for n={n}, k={k} in {root} ({exc}); run "
-                    "`dvc repro prepare_sequence`"
-                ) from exc
+            if (n, k) not in splits:
+                data = _load(root, n, k)
+                splits[(n, k)] = (_split(data, "train", paper.n_train), _split(data, "test", None))
+            train_split, test_split = splits[(n, k)]
             torch.manual_seed(point_seed(ctx.seed, key))
             model = self._build(model_cfg, n, k, size).double().to(ctx.device)
             result = fit(
                 model,
-                _split(data, "train", paper.n_train),
-                _split(data, "test", None),
+                train_split,
+                test_split,
                 paper.epochs,
                 paper.batch_size,
                 lrs[lr_index],
