@@ -114,18 +114,48 @@ def conditional_outcomes(
 
 
 def teacher_forced_p_one(
-    probs: torch.Tensor, order: torch.Tensor, outcomes: torch.Tensor
+    probs: torch.Tensor, order: torch.Tensor, outcomes: torch.Tensor, pseudo: float = 0.0
 ) -> torch.Tensor:
     """p(o_t = 1 | o_<t) along given outcomes (S, n) of a model's joint outcome distribution
-    probs (S, 2^n): exact projection on the outcomes seen so far, differentiable in probs."""
+    probs (S, 2^n): exact projection on the outcomes seen so far, differentiable in probs.
+
+    ``pseudo`` > 0 adds that much probability mass to each of o_t = 0 and o_t = 1 (for shot
+    estimates, 0.5 / shots is the Krichevsky-Trofimov estimator): a conditioning event that no
+    shot reached then gives 1/2 instead of a certain outcome."""
     n = order.shape[1]
     bits = basis_bits(n).to(probs.device)
     weights, p_one = probs, []
     for t in range(n):
         is_one = bits[:, order[:, t]].T
-        p_one.append(_probability_of_one(weights, is_one))
+        if pseudo > 0:
+            mass = weights.sum(dim=1)
+            p_one.append(((weights * is_one).sum(dim=1) + pseudo) / (mass + 2 * pseudo))
+        else:
+            p_one.append(_probability_of_one(weights, is_one))
         weights = weights * (is_one == outcomes[:, t : t + 1].bool())
     return torch.stack(p_one, dim=1)
+
+
+def theta_blind_probabilities(bases: torch.Tensor, n: int, k: int, chunk: int = 64) -> torch.Tensor:
+    """Outcome distribution (S, 2^n) of the theta-averaged state in each sequence's bases.
+
+    Averaging |H_theta><H_theta| over independent uniform angles (or any L >= 2 equally spaced
+    levels) keeps the entry (x, y) = 2^-n only where x and y switch on the same hyperedges, so
+    the mean state is 2^-n sum_c |v_c><v_c| over those classes c (v_c = sum of the class's basis
+    states). Conditioned on earlier outcomes it is the Bayes-optimal predictor that ignores part
+    A: a model whose KL is at this floor has used nothing of the angles."""
+    bits = basis_bits(n)
+    on_edge = torch.stack([bits[:, list(e)].all(dim=1) for e in hyperedges(n, k)], dim=1)
+    _, cls = torch.unique(on_edge, dim=0, return_inverse=True)
+    classes = torch.nn.functional.one_hot(cls).T.to(torch.complex128)  # (C, 2^n)
+    out = []
+    for start in range(0, len(bases), chunk):
+        part = bases[start : start + chunk]
+        s, c = len(part), len(classes)
+        states = classes.repeat(s, 1)
+        rotated = rotate_to_bases(states, part.repeat_interleave(c, dim=0), n)
+        out.append((rotated.abs() ** 2).reshape(s, c, -1).sum(dim=1) / 2**n)
+    return torch.cat(out)
 
 
 def _draw_thetas(
@@ -171,12 +201,16 @@ def sample_split(
         o, p = conditional_outcomes(states.abs() ** 2, order[sl], n, gen)
         outcomes.append(o)
         p_one.append(p)
+    outcomes_t = torch.cat(outcomes)
+    blind = theta_blind_probabilities(bases, n, spec.k)
     return {
         "thetas": seq_thetas,
         "bases": bases,  # per qubit j, index into BASES
         "order": order,  # order[:, t] = qubit measured at step t
-        "outcomes": torch.cat(outcomes),  # outcome at step t
+        "outcomes": outcomes_t,  # outcome at step t
         "p_one": torch.cat(p_one),  # exact p(o_t = 1 | o_<t, bases, theta)
+        # the same conditionals of the theta-averaged state: the best prediction without part A
+        "p_blind": teacher_forced_p_one(blind, order, outcomes_t),
     }
 
 
