@@ -14,8 +14,11 @@ from qiskit.quantum_info import Statevector
 from qmlrepro.data.sequence import (
     SequenceTaskSpec,
     hyperedges,
+    hypergraph_states,
+    rotate_to_bases,
     sample_split,
     teacher_forced_p_one,
+    theta_blind_probabilities,
 )
 from qmlrepro.papers.contextual.circuit import IDEAL_BASIS_ANGLES, IDEAL_CELL_WEIGHTS, khrnn_spec
 from qmlrepro.papers.contextual.models import QuantumHRNN, bernoulli_kl
@@ -101,7 +104,7 @@ def test_khrnn_circuit_runs_on_aer_like_on_torch():
     torch.testing.assert_close(p, data["p_one"], atol=1e-9, rtol=0)
 
 
-def test_contextual_sweep_trains_resumes_and_refuses_evaluation(project):
+def test_contextual_sweep_trains_resumes_and_evaluates_the_circuit(project):
     from qmlrepro.data.sequence import prepare_sequences
     from qmlrepro.errors import ConfigError
     from qmlrepro.stages import evaluate, train
@@ -109,17 +112,99 @@ def test_contextual_sweep_trains_resumes_and_refuses_evaluation(project):
     specs = [SequenceTaskSpec(4, 2, 8, 4, 4), SequenceTaskSpec(5, 3, 8, 4, 4)]
     prepare_sequences(project / "data" / "sequence", specs, seed=7)
     common = ["profile=smoke", "paper=contextual", "profile.seeds=[0]"]
-    quantum = json.loads(train(["job=q", "model=contextual/quantum", *common]).read_text())
+    quantum = json.loads(
+        train(["job=contextual-quantum", "model=contextual/quantum", *common]).read_text()
+    )
     metrics = quantum["runs"][0]["metrics"]
     assert set(metrics) >= {"n4_k2/d4/lr0/test_kl", "n5_k3/d5/lr0/memory"}
     assert metrics["n5_k3/d5/lr0/memory"] == 5 and metrics["n4_k2/d4/lr0/test_kl"] >= 0
     assert quantum["describe"]["n4_k2/d4/parameters"] == 2 + 9
 
-    gru = json.loads(train(["job=g", "model=contextual/gru", *common]).read_text())
+    gru = json.loads(train(["job=contextual-gru", "model=contextual/gru", *common]).read_text())
     keys = gru["runs"][0]["metrics"]
     assert {"n4_k2/d2/lr1/test_kl", "n5_k3/d4/lr0/train_kl"} <= set(keys)
     # a rerun finds every sweep point in the checkpoint: identical numbers, nothing retrained
-    again = json.loads(train(["job=g", "model=contextual/gru", *common]).read_text())
+    again = json.loads(train(["job=contextual-gru", "model=contextual/gru", *common]).read_text())
     assert again["runs"][0]["metrics"] == keys
-    with pytest.raises(ConfigError, match="no separate evaluate"):
-        evaluate("g", "torch")
+    assert keys["n4_k2/blind_kl"] == metrics["n4_k2/blind_kl"] > 0  # same test split, same floor
+    with pytest.raises(ConfigError, match="is classical"):
+        evaluate("contextual-gru", "aer_statevector")
+
+    # the trained k-HRNN through Aer: exactly the torch numbers without shots, close with them
+    exact = json.loads(evaluate("contextual-quantum", "aer_statevector").read_text())["runs"][0][
+        "metrics"
+    ]
+    for task in ("n4_k2", "n5_k3"):
+        assert exact[f"{task}/test_kl"] == pytest.approx(exact[f"{task}/exact_kl"], abs=1e-9)
+        assert exact[f"{task}/exact_kl"] == pytest.approx(metrics[f"{task}/d{task[1]}/lr0/test_kl"])
+    shots = json.loads(evaluate("contextual-quantum", "aer_shots").read_text())["runs"][0][
+        "metrics"
+    ]
+    assert all(shots[f"{t}/test_kl"] != exact[f"{t}/test_kl"] for t in ("n4_k2", "n5_k3"))
+    assert shots["n4_k2/test_kl"] < exact["n4_k2/test_kl"] + 0.1
+
+    # the report section reads all of it: KL table, circuit table, plot, a verdict per claim
+    from qmlrepro.papers.contextual.report import ContextualSection
+    from qmlrepro.report.section import PlotSink
+    from qmlrepro.report.writer import collect
+
+    stages = [("train", None), ("evaluate", "aer_statevector"), ("evaluate", "aer_shots")]
+    papers, _ = collect(
+        project / "results",
+        {"contextual-quantum": {"stages": stages}, "contextual-gru": {"stages": stages[:1]}},
+    )
+    sink = PlotSink(project / "plots", project, "contextual")
+    body = ContextualSection().body(papers["contextual"], sink)
+    assert "| 4 | 2 | 5 |" in body.markdown and "| 5 | 3 | 9 |" in body.markdown
+    assert "Aer shots (1,000 shots)" in body.markdown and sink.written
+    assert "(k-HRNN)" in body.verdict and "(separation)" in body.verdict
+
+
+@pytest.mark.parametrize(("n", "k"), [(3, 2), (4, 3)])
+def test_theta_blind_distribution_is_the_average_over_all_angles(n, k):
+    """Exact average over every angle vector with 4 levels (the closed form holds for any L >= 2),
+    and the blind conditionals are proper probabilities."""
+    levels = torch.cartesian_prod(*[torch.arange(4.0)] * math.comb(n, k)).reshape(
+        -1, math.comb(n, k)
+    )
+    thetas = 2 * math.pi * levels.double() / 4
+    bases = torch.randint(0, 3, (5, n), generator=torch.Generator().manual_seed(1))
+    expected = torch.stack(
+        [
+            (
+                rotate_to_bases(hypergraph_states(thetas, n, k), b.expand(len(thetas), n), n).abs()
+                ** 2
+            ).mean(0)
+            for b in bases
+        ]
+    )
+    blind = theta_blind_probabilities(bases, n, k)
+    torch.testing.assert_close(blind, expected, atol=1e-12, rtol=0)
+    order = torch.argsort(torch.rand(5, n), dim=1)
+    p = teacher_forced_p_one(blind, order, torch.randint(0, 2, (5, n)))
+    assert ((p >= 0) & (p <= 1)).all()
+
+
+def test_smoothed_conditionals_give_one_half_where_no_mass_is_left():
+    probs = torch.tensor([[1.0, 0.0, 0.0, 0.0]], dtype=torch.float64)  # always 00
+    order, outcomes = torch.tensor([[0, 1]]), torch.tensor([[1, 0]])  # condition on unseen o=1
+    p = teacher_forced_p_one(probs, order, outcomes, pseudo=0.5 / 100)
+    assert p[0, 0] == pytest.approx(0.005 / 1.01) and p[0, 1] == pytest.approx(0.5)
+
+
+def test_report_picks_lr_on_validation_and_finds_d_star_and_slopes():
+    from qmlrepro.papers.contextual.report import curves, loglog_slope, smallest_memory_reaching
+    from qmlrepro.report.results import JobResult
+
+    def point(size, lr, val, test):
+        return {f"n4_k2/d{size}/lr{lr}/{m}": v for m, v in
+                (("val_kl", val), ("test_kl", test), ("memory", 2.0 * size))}  # fmt: skip
+
+    metrics = {**point(4, 0, 0.2, 0.05), **point(4, 1, 0.1, 0.5), **point(8, 0, 0.1, 0.005)}
+    result = JobResult("j", "train", "contextual", "m", "torch", "smoke", ({"seed": 0,
+        "metrics": metrics, "mlflow_run_id": "x"},), {})  # fmt: skip
+    by_size = curves(result)[(4, 2)]
+    assert by_size[4][0] == (8.0, 0.5)  # lr1 wins on validation although its test KL is worse
+    assert smallest_memory_reaching(by_size, 0.01) == 16.0
+    assert math.isnan(smallest_memory_reaching(by_size, 0.001))
+    assert loglog_slope([(n, 3 * n**2) for n in (4, 5, 6, 8)]) == pytest.approx(2.0)

@@ -1,7 +1,10 @@
 """The memory sweep: every task (n, k) of the dataset x every model size x every learning rate of
 the model's ``sweep``, one seed per stage run; held-out KL per outcome against the exact
-conditionals. Finished sweep points are checkpointed, so an interrupted stage resumes."""
+conditionals, next to the theta-blind floor. Finished sweep points are checkpointed (metrics and
+weights), so an interrupted stage resumes; the k-HRNN's weights are then evaluated on Qiskit
+backends."""
 
+import copy
 import math
 import time
 import zlib
@@ -14,16 +17,37 @@ from tqdm.auto import tqdm
 from qmlrepro.data.sequence import load_sequence_task
 from qmlrepro.errors import ConfigError, DataError
 from qmlrepro.experiment import Experiment, RunContext
-from qmlrepro.papers.contextual.models import bernoulli_kl, outcome_nll
+from qmlrepro.papers.contextual.models import QuantumHRNN, bernoulli_kl, outcome_nll
 from qmlrepro.paths import resolve
 from qmlrepro.training.checkpoint import load_checkpoint, save_checkpoint
 
-FIELDS = ("thetas", "bases", "order", "outcomes", "p_one")
+FIELDS = ("thetas", "bases", "order", "outcomes", "p_one", "p_blind")
+Split = dict[str, torch.Tensor]
 
 
-def _split(data: dict[str, torch.Tensor], split: str, limit: int | None) -> dict:
-    out = {key: data[f"{split}_{key}"] for key in FIELDS}
-    return {key: value[:limit] for key, value in out.items()} if limit else out
+def _take(data: Split, rows: slice) -> Split:
+    return {key: value[rows] for key, value in data.items()}
+
+
+def _splits(data: dict[str, torch.Tensor], n_train: int | None, val_fraction: float) -> tuple:
+    """(train, validation, test). Sequences are stored grouped by theta, so the last rows of the
+    training split are a validation set with angles disjoint from the rest of training."""
+    train = {key: data[f"train_{key}"] for key in FIELDS}
+    if n_train:
+        train = _take(train, slice(0, n_train))
+    size = len(train["outcomes"])
+    n_val = max(1, round(size * val_fraction))
+    if n_val >= size:
+        raise DataError(f"{size} training sequences leave none to train on after validation")
+    return (
+        _take(train, slice(0, size - n_val)),
+        _take(train, slice(size - n_val, size)),
+        _test(data),
+    )
+
+
+def _test(data: dict[str, torch.Tensor]) -> Split:
+    return {key: data[f"test_{key}"] for key in FIELDS}
 
 
 def _load(root, n: int, k: int) -> dict[str, torch.Tensor]:
@@ -41,36 +65,63 @@ def point_seed(seed: int, key: str) -> int:
     return seed * 1_000_003 + zlib.crc32(key.encode())
 
 
+def _task(n: int, k: int) -> str:
+    return f"n{n}_k{k}"
+
+
+def blind_kl(split: Split) -> float:
+    """KL of the Bayes-optimal predictor that ignores part A (the floor a model must beat)."""
+    return bernoulli_kl(split["p_one"], split["p_blind"]).mean().item()
+
+
+@torch.no_grad()
+def kl_and_nll(model: torch.nn.Module, split: Split, device: torch.device, chunk: int = 1024):
+    p_model = torch.cat(
+        [
+            model(
+                {key: value.to(device) for key, value in _take(split, slice(i, i + chunk)).items()}
+            )
+            for i in range(0, len(split["outcomes"]), chunk)
+        ]
+    ).cpu()
+    kl = bernoulli_kl(split["p_one"], p_model).mean().item()
+    return kl, outcome_nll(p_model, split["outcomes"].double()).item()
+
+
 def fit(
     model: torch.nn.Module,
-    train: dict,
-    test: dict,
+    splits: tuple[Split, Split, Split],
     epochs: int,
     batch_size: int,
     lr: float,
     device: torch.device,
 ) -> dict[str, float]:
-    """Adam on the outcomes' NLL (teacher forcing); KL to the exact conditionals at the end."""
+    """Adam on the outcomes' NLL (teacher forcing), keeping the weights of the epoch with the
+    lowest validation KL (early stopping: small classical models overfit 4k sequences)."""
+    train, val, test = splits
     started = time.perf_counter()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     n = len(train["outcomes"])
     batch_size = min(batch_size, n)
-    to = {key: value.to(device) for key, value in train.items()}
-    model.train()
-    for _ in range(epochs):
-        for idx in torch.randperm(n).split(batch_size):
-            batch = {key: value[idx] for key, value in to.items()}
+    on_device = {key: value.to(device) for key, value in train.items()}
+    best = (math.inf, 0, copy.deepcopy(model.state_dict()))
+    for epoch in range(1, epochs + 1):
+        model.train()
+        for idx in torch.randperm(n, device=device).split(batch_size):
+            batch = {key: value[idx] for key, value in on_device.items()}
             loss = outcome_nll(model(batch), batch["outcomes"].double())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+        model.eval()
+        val_kl, _ = kl_and_nll(model, val, device)
+        if val_kl < best[0]:
+            best = (val_kl, epoch, copy.deepcopy(model.state_dict()))
+    model.load_state_dict(best[2])
     model.eval()
-    scores = {}
-    with torch.no_grad():
-        for name, data in (("train", to), ("test", {k: v.to(device) for k, v in test.items()})):
-            p_model = model(data)
-            scores[f"{name}_kl"] = bernoulli_kl(data["p_one"], p_model).mean().item()
-            scores[f"{name}_nll"] = outcome_nll(p_model, data["outcomes"].double()).item()
+    scores = {"val_kl": best[0], "best_epoch": float(best[1])}
+    for name, split in (("train", train), ("test", test)):
+        scores[f"{name}_kl"], scores[f"{name}_nll"] = kl_and_nll(model, split, device)
     return {**scores, "seconds": time.perf_counter() - started}
 
 
@@ -82,10 +133,26 @@ class ContextualExperiment(Experiment):
         if sweep is None or not sweep.get("lrs"):
             raise ConfigError(f"model {self.cfg.choices.get('model')} has no sweep.lrs")
         sizes = sweep.get("sizes") or [None]
-        return OmegaConf.create(model), sizes, list(sweep["lrs"])
+        return OmegaConf.create(model), sizes, list(sweep["lrs"])[: self.cfg.paper.lr_budget]
 
-    def _build(self, model_cfg: DictConfig, n: int, k: int, size: int | None) -> torch.nn.Module:
-        return instantiate(model_cfg, _partial_=True)(n=n, k=k, size=size, backend=self.cfg.backend)
+    def _build(
+        self,
+        model_cfg: DictConfig,
+        n: int,
+        k: int,
+        size: int | None,
+        backend: DictConfig | None = None,
+    ) -> torch.nn.Module:
+        backend = self.cfg.backend if backend is None else backend
+        return instantiate(model_cfg, _partial_=True)(n=n, k=k, size=size, backend=backend)
+
+    def _eval_backend(self) -> DictConfig:
+        """The backend at ``paper.eval_shots``, set on a copy of the whole config so that the
+        executor's ``${backend.shots}`` resolves to it."""
+        cfg = OmegaConf.create(OmegaConf.to_container(self.cfg))
+        if self.cfg.paper.eval_shots is not None and cfg.backend.get("shots") is not None:
+            cfg.backend.shots = self.cfg.paper.eval_shots
+        return cfg.backend
 
     def _tasks(self) -> list[tuple[int, int]]:
         return [(int(t.n), int(t.k)) for t in self.cfg.dataset.tasks]
@@ -96,7 +163,7 @@ class ContextualExperiment(Experiment):
         for n, k in self._tasks():
             for size in sizes:
                 model = self._build(model_cfg, n, k, size)
-                tag = f"n{n}_k{k}/d{size if size is not None else n}"
+                tag = f"{_task(n, k)}/d{size if size is not None else n}"
                 info[f"{tag}/memory"] = model.memory
                 info[f"{tag}/parameters"] = sum(p.numel() for p in model.parameters())
         return info
@@ -106,47 +173,80 @@ class ContextualExperiment(Experiment):
         model_cfg, sizes, lrs = self._sweep()
         state = load_checkpoint(ctx.checkpoint, ctx.config_hash) or {}
         points: dict[str, dict[str, float]] = state.get("points", {})
+        weights: dict[str, dict] = state.get("weights", {})
+        floors: dict[str, float] = state.get("floors", {})
         root = resolve(self.cfg.dataset.processed_dir)
         plan = [(t, s, i) for t in self._tasks() for s in sizes for i in range(len(lrs))]
-        splits: dict[tuple[int, int], tuple[dict, dict]] = {}  # each task read once
+        splits: dict[tuple[int, int], tuple] = {}  # each task read once
         bar = tqdm(plan, desc=f"sweep seed {ctx.seed}", leave=False, disable=None)
         for (n, k), size, lr_index in bar:
-            key = f"n{n}_k{k}/d{size if size is not None else n}/lr{lr_index}"
+            key = f"{_task(n, k)}/d{size if size is not None else n}/lr{lr_index}"
             if key in points:
                 continue
             if (n, k) not in splits:
-                data = _load(root, n, k)
-                splits[(n, k)] = (_split(data, "train", paper.n_train), _split(data, "test", None))
-            train_split, test_split = splits[(n, k)]
+                splits[(n, k)] = _splits(_load(root, n, k), paper.n_train, paper.val_fraction)
+            if _task(n, k) not in floors:
+                floors[_task(n, k)] = blind_kl(splits[(n, k)][2])
+                ctx.run.log_metrics({f"{_task(n, k)}/blind_kl": floors[_task(n, k)]})
             torch.manual_seed(point_seed(ctx.seed, key))
-            model = self._build(model_cfg, n, k, size).double().to(ctx.device)
+            model = self._build(model_cfg, n, k, size).to(ctx.device)
             result = fit(
-                model,
-                train_split,
-                test_split,
-                paper.epochs,
-                paper.batch_size,
-                lrs[lr_index],
-                ctx.device,
+                model, splits[(n, k)], paper.epochs, paper.batch_size, lrs[lr_index], ctx.device
             )
             result.update(memory=float(model.memory), lr=lrs[lr_index])
             points[key] = result
+            weights[key] = {name: t.cpu() for name, t in model.state_dict().items()}
             ctx.run.log_metrics({f"{key}/{m}": v for m, v in result.items()})
             save_checkpoint(
                 ctx.checkpoint,
-                {"points": points, "config_hash": ctx.config_hash, "mlflow_run_id": ctx.run.run_id},
+                {
+                    "points": points,
+                    "weights": weights,
+                    "floors": floors,
+                    "config_hash": ctx.config_hash,
+                    "mlflow_run_id": ctx.run.run_id,
+                },
             )
             bar.set_postfix(point=key, kl=f"{result['test_kl']:.4f}")
-        return {f"{key}/{m}": v for key, result in points.items() for m, v in result.items()}
+        metrics = {f"{key}/{m}": v for key, result in points.items() for m, v in result.items()}
+        return {**metrics, **{f"{task}/blind_kl": kl for task, kl in floors.items()}}
 
     def evaluate(self, ctx: RunContext) -> dict[str, float]:
-        raise ConfigError(
-            "the contextual sweep is evaluated exactly inside its train stage (held-out KL); it "
-            "has no separate evaluate stage"
-        )
-
-
-def smallest_size_reaching(kl_by_size: dict[int, float], threshold: float) -> float:
-    """d*: the smallest size whose KL is <= threshold (nan when none is)."""
-    reached = [size for size, kl in sorted(kl_by_size.items()) if kl <= threshold]
-    return float(reached[0]) if reached else math.nan
+        """The trained k-HRNN of every task (its best learning rate by validation KL) run through
+        the configured backend on the first ``paper.eval_sequences`` test sequences."""
+        model_cfg, sizes, lrs = self._sweep()
+        if sizes != [None]:
+            raise ConfigError(
+                f"model {self.cfg.choices.get('model')} is classical: the contextual evaluate "
+                "stages run the k-HRNN's circuit on Qiskit backends; its own test KL is in train"
+            )
+        state = load_checkpoint(ctx.checkpoint)
+        if state is None or "weights" not in state:
+            raise DataError(f"{ctx.checkpoint} holds no trained weights; rerun the train stage")
+        root = resolve(self.cfg.dataset.processed_dir)
+        backend = self._eval_backend()
+        shots = backend.get("shots")
+        pseudo = 0.5 / shots if shots else 0.0
+        count = self.cfg.paper.eval_sequences
+        metrics: dict[str, float] = {}
+        for n, k in tqdm(self._tasks(), desc=f"{self.cfg.backend.name}", leave=False, disable=None):
+            task = _task(n, k)
+            keys = [f"{task}/d{n}/lr{i}" for i in range(len(lrs))]
+            if any(key not in state["weights"] for key in keys):
+                raise DataError(f"{ctx.checkpoint} has no trained k-HRNN for {task}; retrain")
+            key = min(keys, key=lambda key: state["points"][key]["val_kl"])
+            test = _take(_test(_load(root, n, k)), slice(0, count))
+            exact = self._build(model_cfg, n, k, None)
+            exact.load_state_dict(state["weights"][key])
+            on_backend = self._build(model_cfg, n, k, None, backend)
+            on_backend.load_state_dict(state["weights"][key])
+            assert isinstance(on_backend, QuantumHRNN)
+            started = time.perf_counter()
+            with torch.no_grad():
+                p_backend = on_backend.conditionals(test, pseudo)
+                p_exact = exact(test)
+            metrics[f"{task}/test_kl"] = bernoulli_kl(test["p_one"], p_backend).mean().item()
+            metrics[f"{task}/exact_kl"] = bernoulli_kl(test["p_one"], p_exact).mean().item()
+            metrics[f"{task}/seconds"] = time.perf_counter() - started
+            metrics[f"{task}/shots"] = float(shots or 0)
+        return metrics

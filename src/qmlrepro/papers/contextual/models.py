@@ -39,18 +39,24 @@ class QuantumHRNN(nn.Module):
         self.spec = khrnn_spec(n, k)
         init = torch.tensor([1.0, 0.0]) + cell_init * torch.randn(2)
         self.circuit = quantum_layer(self.spec, backend, init)
-        self.basis_angles = nn.Parameter((torch.rand(len(BASES), 3) * 2 - 1) * basis_init)
+        angles = (torch.rand(len(BASES), 3, dtype=torch.float64) * 2 - 1) * basis_init
+        self.basis_angles = nn.Parameter(angles)
 
     @property
     def memory(self) -> int:
         return self.n  # qubits
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.conditionals(batch)
+
+    def conditionals(self, batch: dict[str, torch.Tensor], pseudo: float = 0.0) -> torch.Tensor:
+        """p(o_t = 1 | o_<t) from the circuit's outcome distribution; ``pseudo`` smooths shot
+        estimates (see :func:`teacher_forced_p_one`)."""
         angles = self.basis_angles[batch["bases"]].reshape(len(batch["bases"]), -1)
         dtype = self.basis_angles.dtype
         inputs = torch.cat([batch["thetas"].to(dtype), angles], dim=1)
-        probs = self.circuit(inputs)
-        return teacher_forced_p_one(probs, batch["order"], batch["outcomes"])
+        probs = self.circuit(inputs).to(dtype)
+        return teacher_forced_p_one(probs, batch["order"], batch["outcomes"], pseudo)
 
 
 def token_features(batch: dict[str, torch.Tensor], n: int) -> torch.Tensor:
