@@ -126,14 +126,26 @@ def fit(
 
 
 class ContextualExperiment(Experiment):
-    def _sweep(self) -> tuple[DictConfig, list, list[float]]:
-        """The model's constructor config and its sweep (sizes; null = its own fixed memory)."""
+    def _sweep(self) -> tuple[DictConfig, list, list[tuple[str, float]]]:
+        """The model's constructor config, its sizes (null = its own fixed memory) and its
+        tuning budget: (label, lr) tries, ``sweep.restarts`` initialisations per learning rate
+        (label lr{i}, then lr{i}r{r} for the extra ones); each point keeps the try with the
+        lowest validation KL."""
         model = OmegaConf.to_container(self.cfg.model, resolve=True)
         sweep = model.pop("sweep", None)
         if sweep is None or not sweep.get("lrs"):
             raise ConfigError(f"model {self.cfg.choices.get('model')} has no sweep.lrs")
+        restarts = int(sweep.get("restarts", 1))
+        if restarts < 1:
+            raise ConfigError(f"sweep.restarts={restarts} must be >= 1")
         sizes = sweep.get("sizes") or [None]
-        return OmegaConf.create(model), sizes, list(sweep["lrs"])[: self.cfg.paper.lr_budget]
+        lrs = list(sweep["lrs"])[: self.cfg.paper.lr_budget]
+        tries = [
+            (f"lr{i}" if r == 0 else f"lr{i}r{r}", float(lr))
+            for i, lr in enumerate(lrs)
+            for r in range(restarts)
+        ]
+        return OmegaConf.create(model), sizes, tries
 
     def _build(
         self,
@@ -158,8 +170,8 @@ class ContextualExperiment(Experiment):
         return [(int(t.n), int(t.k)) for t in self.cfg.dataset.tasks]
 
     def describe(self) -> dict[str, int | str]:
-        model_cfg, sizes, lrs = self._sweep()
-        info: dict[str, int | str] = {"sizes": str(sizes), "lrs": str(lrs)}
+        model_cfg, sizes, tries = self._sweep()
+        info: dict[str, int | str] = {"sizes": str(sizes), "tries": str(tries)}
         for n, k in self._tasks():
             for size in sizes:
                 model = self._build(model_cfg, n, k, size)
@@ -170,17 +182,17 @@ class ContextualExperiment(Experiment):
 
     def train(self, ctx: RunContext) -> dict[str, float]:
         paper = self.cfg.paper
-        model_cfg, sizes, lrs = self._sweep()
+        model_cfg, sizes, tries = self._sweep()
         state = load_checkpoint(ctx.checkpoint, ctx.config_hash) or {}
         points: dict[str, dict[str, float]] = state.get("points", {})
         weights: dict[str, dict] = state.get("weights", {})
         floors: dict[str, float] = state.get("floors", {})
         root = resolve(self.cfg.dataset.processed_dir)
-        plan = [(t, s, i) for t in self._tasks() for s in sizes for i in range(len(lrs))]
+        plan = [(t, s, attempt) for t in self._tasks() for s in sizes for attempt in tries]
         splits: dict[tuple[int, int], tuple] = {}  # each task read once
         bar = tqdm(plan, desc=f"sweep seed {ctx.seed}", leave=False, disable=None)
-        for (n, k), size, lr_index in bar:
-            key = f"{_task(n, k)}/d{size if size is not None else n}/lr{lr_index}"
+        for (n, k), size, (label, lr) in bar:
+            key = f"{_task(n, k)}/d{size if size is not None else n}/{label}"
             if key in points:
                 continue
             if (n, k) not in splits:
@@ -190,10 +202,8 @@ class ContextualExperiment(Experiment):
                 ctx.run.log_metrics({f"{_task(n, k)}/blind_kl": floors[_task(n, k)]})
             torch.manual_seed(point_seed(ctx.seed, key))
             model = self._build(model_cfg, n, k, size).to(ctx.device)
-            result = fit(
-                model, splits[(n, k)], paper.epochs, paper.batch_size, lrs[lr_index], ctx.device
-            )
-            result.update(memory=float(model.memory), lr=lrs[lr_index])
+            result = fit(model, splits[(n, k)], paper.epochs, paper.batch_size, lr, ctx.device)
+            result.update(memory=float(model.memory), lr=lr)
             points[key] = result
             weights[key] = {name: t.cpu() for name, t in model.state_dict().items()}
             ctx.run.log_metrics({f"{key}/{m}": v for m, v in result.items()})
@@ -214,7 +224,7 @@ class ContextualExperiment(Experiment):
     def evaluate(self, ctx: RunContext) -> dict[str, float]:
         """The trained k-HRNN of every task (its best learning rate by validation KL) run through
         the configured backend on the first ``paper.eval_sequences`` test sequences."""
-        model_cfg, sizes, lrs = self._sweep()
+        model_cfg, sizes, tries = self._sweep()
         if sizes != [None]:
             raise ConfigError(
                 f"model {self.cfg.choices.get('model')} is classical: the contextual evaluate "
@@ -231,7 +241,7 @@ class ContextualExperiment(Experiment):
         metrics: dict[str, float] = {}
         for n, k in tqdm(self._tasks(), desc=f"{self.cfg.backend.name}", leave=False, disable=None):
             task = _task(n, k)
-            keys = [f"{task}/d{n}/lr{i}" for i in range(len(lrs))]
+            keys = [f"{task}/d{n}/{label}" for label, _ in tries]
             if any(key not in state["weights"] for key in keys):
                 raise DataError(f"{ctx.checkpoint} has no trained k-HRNN for {task}; retrain")
             key = min(keys, key=lambda key: state["points"][key]["val_kl"])
