@@ -1,0 +1,105 @@
+"""qresnet: every gate-level primitive equals its intended block to 1e-9, QSVT applies the
+polynomial it was given, and one residual block reaches fidelity >= 0.999 at a modest degree."""
+
+import numpy as np
+import pytest
+from numpy.polynomial import chebyshev
+from qiskit.quantum_info import Operator
+from scipy.special import erf
+
+from qmlrepro.papers.qresnet.block import gate_level_block, residual_block, spectrally_normalised
+from qmlrepro.papers.qresnet.primitives import (
+    apply_to_vector,
+    conv_block_encoding,
+    conv_matrix,
+    cyclic_shift,
+    diagonal_block_encoding,
+    lcu_sum,
+    non_wrapping_shift,
+    shift_matrix,
+    state_preparation,
+)
+from qmlrepro.papers.qresnet.qsvt import odd_chebyshev, qsp_phases, qsp_response, qsvt
+
+RNG = np.random.default_rng(0)
+TOL = 1e-9
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_cyclic_shift_is_the_cyclic_permutation(n):
+    size = 2**n
+    for step in (1, 3):
+        expected = np.roll(np.eye(size), step, axis=0)  # |j> -> |j + step mod N>
+        assert np.abs(Operator(cyclic_shift(n, step)).data - expected).max() < TOL
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+@pytest.mark.parametrize("step", [-2, -1, 1, 2])
+def test_non_wrapping_shift_block_is_the_zero_padded_shift(n, step):
+    block = non_wrapping_shift(n, step)
+    assert block.n_ancilla == 1 and block.alpha == 1
+    assert np.abs(block.matrix() - shift_matrix(2**n, step)).max() < TOL
+
+
+def test_conv_matrix_is_pytorch_conv2d():
+    torch = pytest.importorskip("torch")
+    kernel = RNG.normal(size=(2, 2, 3, 3))
+    image = RNG.normal(size=(2, 4, 4))
+    ours = conv_matrix(kernel, 4) @ image.reshape(-1)
+    theirs = torch.nn.functional.conv2d(torch.tensor(image)[None], torch.tensor(kernel), padding=1)[
+        0
+    ]
+    assert np.abs(ours - theirs.reshape(-1).numpy()).max() < 1e-12
+
+
+@pytest.mark.parametrize(("channels", "n_side", "k"), [(1, 1, 3), (1, 2, 3), (2, 1, 3), (2, 2, 1)])
+def test_convolution_block_encoding_is_the_multi_filter_convolution(channels, n_side, k):
+    kernel = RNG.normal(size=(channels, channels, k, k))
+    block = conv_block_encoding(kernel, n_side)
+    weights = [np.linalg.norm(kernel[:, :, i, j], 2) for i in range(k) for j in range(k)]
+    assert block.alpha == pytest.approx(sum(weights))
+    assert np.abs(block.matrix() - conv_matrix(kernel, 2**n_side)).max() < TOL
+
+
+def test_diagonal_block_encoding_and_lcu_sum_of_vector_encodings():
+    v, w = RNG.normal(size=8), RNG.normal(size=8)
+    ve_v = state_preparation(v)
+    assert np.abs(ve_v.matrix()[:, 0] - v).max() < TOL
+    diag = diagonal_block_encoding(ve_v)
+    assert np.abs(diag.matrix() - np.diag(v / np.linalg.norm(v))).max() < TOL
+    total = lcu_sum(ve_v, state_preparation(w), 0.3, 0.7)
+    assert np.abs(total.matrix()[:, 0] - (0.3 * v + 0.7 * w)).max() < TOL
+    # a VE through a block-encoding: the convolution applied to an image
+    kernel = RNG.normal(size=(1, 1, 3, 3))
+    image = RNG.normal(size=16)
+    out = apply_to_vector(conv_block_encoding(kernel, 2), state_preparation(image))
+    assert np.abs(out.matrix()[:, 0] - conv_matrix(kernel, 4) @ image).max() < TOL
+
+
+@pytest.mark.parametrize("degree", [3, 7, 11])
+def test_qsvt_circuit_applies_its_polynomial_to_the_amplitudes(degree):
+    v = RNG.normal(size=4)
+    v /= np.linalg.norm(v)
+    coef = odd_chebyshev(lambda x: erf(0.8 * x), degree)
+    phases = qsp_phases(coef)
+    x = np.linspace(-1, 1, 101)
+    assert np.abs(qsp_response(phases, x).real - chebyshev.chebval(x, coef)).max() < 1e-8
+    block = qsvt(diagonal_block_encoding(state_preparation(v)), phases)
+    assert np.abs(block.matrix() - np.diag(chebyshev.chebval(v, coef))).max() < 1e-8
+
+
+def test_qsvt_refuses_even_degrees_and_polynomials_above_one():
+    with pytest.raises(ValueError, match="odd degree"):
+        odd_chebyshev(np.sin, 4)
+    with pytest.raises(ValueError, match="< 1"):
+        qsp_phases(odd_chebyshev(lambda x: 1.5 * x, 3))
+
+
+def test_residual_block_fidelity_reaches_0999_and_success_matches_the_vectors():
+    kernel = spectrally_normalised(RNG.normal(size=(1, 1, 3, 3)), 2)
+    psi = RNG.normal(size=4)
+    psi /= np.linalg.norm(psi)
+    low, high = gate_level_block(psi, kernel, 3), gate_level_block(psi, kernel, 9)
+    assert low.fidelity < high.fidelity and high.fidelity >= 0.999
+    assert high.success_probability == pytest.approx(high.expected_success, rel=1e-8)
+    assert np.linalg.norm(residual_block(psi, conv_matrix(kernel, 2))) == pytest.approx(1.0)
