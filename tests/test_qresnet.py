@@ -20,6 +20,7 @@ from qmlrepro.papers.qresnet.primitives import (
     state_preparation,
 )
 from qmlrepro.papers.qresnet.qsvt import odd_chebyshev, qsp_phases, qsp_response, qsvt
+from tests.conftest import requires_mnist
 
 RNG = np.random.default_rng(0)
 TOL = 1e-9
@@ -103,3 +104,53 @@ def test_residual_block_fidelity_reaches_0999_and_success_matches_the_vectors():
     assert low.fidelity < high.fidelity and high.fidelity >= 0.999
     assert high.success_probability == pytest.approx(high.expected_success, rel=1e-8)
     assert np.linalg.norm(residual_block(psi, conv_matrix(kernel, 2))) == pytest.approx(1.0)
+
+
+def test_scaling_tally_is_exact_at_high_degree_and_counts_grow_with_blocks():
+    from qmlrepro.papers.qresnet.scaling import network_tally
+
+    rng = np.random.default_rng(3)
+    kernels = [rng.normal(size=(1, 1, 3, 3)) for _ in range(2)]
+    one = network_tally(4, kernels[:1], 1e-6, np.random.default_rng(0))
+    two = network_tally(4, kernels, 1e-6, np.random.default_rng(0))
+    assert one.fidelity > 1 - 1e-9 and two.fidelity > 1 - 1e-9
+    assert two.queries > one.queries * (one.degree + 1) and two.ancillas == 2 * one.ancillas
+    assert 0 < two.success < one.success < 1
+
+
+@requires_mnist
+def test_qresnet_stages_and_report(project, monkeypatch):
+
+    from qmlrepro.data.mnist import VariantSpec, prepare_mnist
+    from qmlrepro.errors import ConfigError
+    from qmlrepro.papers.qresnet.report import QresnetSection
+    from qmlrepro.report.section import PlotSink
+    from qmlrepro.report.writer import collect
+    from qmlrepro.stages import evaluate, train
+    from tests.conftest import shared_mnist_root
+
+    monkeypatch.setenv("QMLREPRO_DATA_ROOT", str(shared_mnist_root()))
+    variants = {"x8_bilinear": VariantSpec(8, "bilinear")}
+    prepare_mnist(project / "data" / "mnist", variants, None, False, False, project / "raw")
+    common = ["profile=smoke", "paper=qresnet", "profile.seeds=[0]"]
+    jobs = {}
+    for study in ("verify", "network", "cnn"):
+        train([f"job=qresnet-{study}", f"model=qresnet/{study}", *common])
+        jobs[f"qresnet-{study}"] = {"stages": [("train", None)]}
+    papers, missing = collect(project / "results", jobs)
+    assert not missing
+    metrics = papers["qresnet"].get("qresnet-verify").runs[0]["metrics"]
+    assert max(v for k, v in metrics.items() if k.startswith("primitive/")) < 1e-9
+    assert metrics["block/d5/fidelity"] > metrics["block/d1/fidelity"]
+    net = papers["qresnet"].get("qresnet-network").runs[0]["metrics"]
+    assert net["emulation/d9/label_agreement"] >= net["emulation/d1/label_agreement"]
+    assert 0 <= net["nonlinearity/block0/linearity_gap"] < 1
+    body = QresnetSection().body(papers["qresnet"], PlotSink(project / "p", project, "qresnet"))
+    assert "### One residual block at gate level" in body.markdown
+    assert (
+        "(residual block at gate level)" in body.verdict and "(coherent emulation)" in body.verdict
+    )
+    with pytest.raises(ConfigError, match="no evaluate stage"):
+        evaluate("qresnet-network", "aer_shots")
+    with pytest.raises(ConfigError, match="odd"):
+        train(["job=x", "model=qresnet/verify", *common, "paper.block_degrees=[2]"])
