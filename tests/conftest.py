@@ -48,3 +48,13 @@ def run_script(script: str, *args: str, cwd: Path, env: dict[str, str] | None = 
         text=True,
         timeout=600,
     )
+
+
+def prepare_offline_mnist(project: Path, monkeypatch: pytest.MonkeyPatch, size: int, resize: str):
+    """One MNIST variant prepared into a scratch project from the offline copy in shared/."""
+    from qmlrepro.data.mnist import VariantSpec, prepare_mnist
+
+    monkeypatch.setenv("QMLREPRO_DATA_ROOT", str(shared_mnist_root()))
+    name = f"x{size}" if resize == "none" else f"x{size}_{resize}"
+    variants = {name: VariantSpec(size, resize)}
+    prepare_mnist(project / "data" / "mnist", variants, None, False, False, project / "raw")

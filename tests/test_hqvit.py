@@ -172,13 +172,10 @@ def test_normalisations_mask_empty_keys():
 
 @requires_mnist
 def test_hqvit_train_and_evaluate(project, monkeypatch):
-    from qmlrepro.data.mnist import VariantSpec, prepare_mnist
     from qmlrepro.stages import evaluate, train
-    from tests.conftest import shared_mnist_root
+    from tests.conftest import prepare_offline_mnist
 
-    monkeypatch.setenv("QMLREPRO_DATA_ROOT", str(shared_mnist_root()))
-    variants = {"x8_bilinear": VariantSpec(8, "bilinear")}
-    prepare_mnist(project / "data" / "mnist", variants, None, False, False, project / "raw")
+    prepare_offline_mnist(project, monkeypatch, 8, "bilinear")
     common = ["profile=smoke", "paper=hqvit", "profile.seeds=[0]", "dataset.digits=[3,5]"]
     record = json.loads(train(["job=q", "model=hqvit/quantum", *common]).read_text())
     metrics = record["runs"][0]["metrics"]

@@ -121,17 +121,14 @@ def test_scaling_tally_is_exact_at_high_degree_and_counts_grow_with_blocks():
 @requires_mnist
 def test_qresnet_stages_and_report(project, monkeypatch):
 
-    from qmlrepro.data.mnist import VariantSpec, prepare_mnist
     from qmlrepro.errors import ConfigError
     from qmlrepro.papers.qresnet.report import QresnetSection
     from qmlrepro.report.section import PlotSink
     from qmlrepro.report.writer import collect
     from qmlrepro.stages import evaluate, train
-    from tests.conftest import shared_mnist_root
+    from tests.conftest import prepare_offline_mnist
 
-    monkeypatch.setenv("QMLREPRO_DATA_ROOT", str(shared_mnist_root()))
-    variants = {"x8_bilinear": VariantSpec(8, "bilinear")}
-    prepare_mnist(project / "data" / "mnist", variants, None, False, False, project / "raw")
+    prepare_offline_mnist(project, monkeypatch, 8, "bilinear")
     common = ["profile=smoke", "paper=qresnet", "profile.seeds=[0]"]
     jobs = {}
     for study in ("verify", "network", "cnn"):

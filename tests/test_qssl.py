@@ -154,14 +154,10 @@ def test_width_ablation_plot_is_drawn_from_ablation_jobs(tmp_path: Path):
 
 @requires_mnist
 def test_qssl_train_evaluate_and_skip(project, monkeypatch):
-    from tests.conftest import shared_mnist_root
-
-    monkeypatch.setenv("QMLREPRO_DATA_ROOT", str(shared_mnist_root()))
-    from qmlrepro.data.mnist import VariantSpec, prepare_mnist
     from qmlrepro.stages import evaluate, train
+    from tests.conftest import prepare_offline_mnist
 
-    variants = {"x28": VariantSpec(28, "none")}
-    prepare_mnist(project / "data" / "mnist", variants, None, False, False, project / "raw")
+    prepare_offline_mnist(project, monkeypatch, 28, "none")
     common = ["profile=smoke", "paper=qssl", "profile.seeds=[0]"]
     out = train(["job=q", "model=qssl/quantum_ring", *common])
     record = json.loads(out.read_text())
