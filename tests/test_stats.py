@@ -40,3 +40,9 @@ def test_paired_difference_uses_shared_seeds_only():
     d = paired_difference(a, b)
     assert d.n == 3 and d.mean == pytest.approx(0.05) and d.std == pytest.approx(0.0, abs=1e-12)
     assert paired_difference({0: 1.0}, {1: 1.0}) is None
+
+
+def test_loglog_slope_recovers_a_power_law_exponent():
+    from qmlrepro.report.stats import loglog_slope
+
+    assert loglog_slope([(n, 3.0 * n**1.5) for n in (4, 16, 64, 256)]) == pytest.approx(1.5)

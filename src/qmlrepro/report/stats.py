@@ -49,3 +49,13 @@ def paired_difference(
     if not shared:
         return None
     return summarize([a[s] - b[s] for s in shared], confidence)
+
+
+def loglog_slope(points: Sequence[tuple[float, float]]) -> float:
+    """Least-squares slope of log y against log x: the exponent of a power law y ~ x^s."""
+    lx = [math.log(x) for x, _ in points]
+    ly = [math.log(y) for _, y in points]
+    mx, my = sum(lx) / len(lx), sum(ly) / len(ly)
+    return sum((a - mx) * (b - my) for a, b in zip(lx, ly, strict=True)) / sum(
+        (a - mx) ** 2 for a in lx
+    )

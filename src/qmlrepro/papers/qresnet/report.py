@@ -13,7 +13,7 @@ from qmlrepro.report.section import (
     compare,
     register_section,
 )
-from qmlrepro.report.stats import summarize
+from qmlrepro.report.stats import loglog_slope, summarize
 
 DEGREE = re.compile(r"^(block|qsvt|emulation)/d(\d+)/(\w+)$")
 SCALING = re.compile(r"^scaling/N(\d+)_k(\d+)/(\w+)$")
@@ -44,14 +44,6 @@ def _keys(result: JobResult, pattern: re.Pattern) -> list[tuple]:
             if match:
                 found.add(match.groups())
     return sorted(found, key=lambda g: tuple(int(x) if x.isdigit() else x for x in g))
-
-
-def fit_slope(xs: list[float], ys: list[float]) -> float:
-    lx, ly = [math.log(x) for x in xs], [math.log(y) for y in ys]
-    mx, my = sum(lx) / len(lx), sum(ly) / len(ly)
-    return sum((a - mx) * (b - my) for a, b in zip(lx, ly, strict=True)) / sum(
-        (a - mx) ** 2 for a in lx
-    )
 
 
 @register_section
@@ -247,7 +239,7 @@ class QresnetSection(ReportSection):
         for k in blocks:
             ns = [n for n in sizes if (n, k) in table]
             if len(ns) > 1:
-                slope = fit_slope(ns, [table[(n, k)]["queries"] for n in ns])
+                slope = loglog_slope([(n, table[(n, k)]["queries"]) for n in ns])
                 fits.append(f"k = {k}: queries ~ N^{slope:.2f} (k/2 = {k / 2:.1f})")
         per_block = []
         for n in sizes:

@@ -80,8 +80,3 @@ def network_tally(
     return Tally(
         side, channels, blocks, degree, queries, ancillas, success, float(np.dot(psi, exact) ** 2)
     )
-
-
-def loglog_slope(xs: list[float], ys: list[float]) -> float:
-    lx, ly = np.log(xs), np.log(ys)
-    return float(np.polyfit(lx, ly, 1)[0])
