@@ -46,6 +46,14 @@ def test_command_line_model_beats_paper_default():
         (["dataset=sequence", "dataset.theta_levels=1"], "theta_levels=1 must be >= 2"),
         (["backend.shots=0"], "backend.shots=0 must be a positive integer"),
         (["seed"], "Error parsing override 'seed'"),
+        (["paper=contextual", "paper.val_fraction=1.5"], "val_fraction=1.5 must be in (0, 1)"),
+        (["paper=contextual", "paper.kl_threshold=0"], "kl_threshold=0.0 must be > 0"),
+        (["paper=contextual", "paper.sizes=[]"], "paper.sizes=[] must be a non-empty list"),
+        (["paper=contextual", "paper.eval_shots=0"], "eval_shots=0 must be a positive integer"),
+        (["paper=qresnet", "paper.block_degrees=[2]"], "QSVT degrees must be odd"),
+        (["paper=qresnet", "paper.scaling_epsilon=2"], "scaling_epsilon=2.0 must be in (0, 1)"),
+        (["paper=qresnet", "paper.channels=0"], "paper.channels=0 must be a positive integer"),
+        (["paper=contextual", "model=contextual/zzz"], "contextual/gru, contextual/lstm"),
     ],
 )
 def test_bad_overrides_give_one_clear_line(overrides, expected):
