@@ -2,11 +2,16 @@
 
 The tracking store defaults to ``sqlite:///mlflow.db`` at the project root with artifacts in
 ``mlartifacts/``; ``tracking.uri`` in the config wins, then ``MLFLOW_TRACKING_URI``.
+
+Several processes may share one sqlite store (parallel sweeps, ``dvc exp run --queue``). SQLite
+serialises their writes, but MLflow creates and migrates the schema on first use without a lock, so
+two processes opening a fresh store race ("duplicate column name"); a file lock beside the
+database makes the first opening one process at a time.
 """
 
 import os
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +33,17 @@ def tracking_uri(configured: str | None) -> str:
         # Relative sqlite paths would follow the cwd of whichever process opens them.
         uri = f"sqlite:///{resolve(uri.removeprefix('sqlite:///'))}"
     return uri
+
+
+def store_lock(uri: str) -> Any:
+    """An inter-process lock for a sqlite store (a no-op context for server stores)."""
+    if not uri.startswith("sqlite:///"):
+        return nullcontext()
+    from filelock import FileLock
+
+    database = Path(uri.removeprefix("sqlite:///"))
+    database.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(f"{database}.lock", timeout=300)
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
@@ -107,11 +123,11 @@ def tracked_run(
     try:
         from mlflow.tracking import MlflowClient
 
-        client = MlflowClient(tracking_uri=tracking_uri(uri))
+        with store_lock(tracking_uri(uri)):
+            client = MlflowClient(tracking_uri=tracking_uri(uri))
+            experiment_id = _experiment_id(client, experiment)  # creates the schema if new
         if run_id is None:
-            run = client.create_run(
-                _experiment_id(client, experiment), run_name=run_name, tags=dict(tags)
-            )
+            run = client.create_run(experiment_id, run_name=run_name, tags=dict(tags))
             run_id = run.info.run_id
         else:
             client.update_run(run_id, status="RUNNING")
