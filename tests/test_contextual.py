@@ -135,7 +135,8 @@ def test_contextual_sweep_trains_resumes_and_evaluates_the_circuit(project):
         "metrics"
     ]
     for task in ("n4_k2", "n5_k3"):
-        assert exact[f"{task}/test_kl"] == pytest.approx(exact[f"{task}/exact_kl"], abs=1e-9)
+        # Aer's statevector vs the torch executor (exact_kl), both cast to the float32 model
+        assert exact[f"{task}/test_kl"] == pytest.approx(exact[f"{task}/exact_kl"], abs=1e-6)
         # evaluated: the try (lr, restart) with the lowest validation KL, 2 lrs x 4 restarts
         tries = {k[: -len("/val_kl")]: v for k, v in metrics.items() if k.startswith(f"{task}/")
                  and k.endswith("/val_kl")}  # fmt: skip

@@ -150,7 +150,7 @@ def test_shot_counts_reach_the_executor(backend):
     from hydra.utils import instantiate
 
     from qmlrepro.config.compose import compose_config
-    from qmlrepro.papers.hqvit.experiment import with_shots
+    from qmlrepro.quantum.layer import with_shots
 
     cfg = compose_config(["paper=hqvit", f"backend={backend}", "profile=smoke"])
     changed = with_shots(cfg.backend, 32_000)

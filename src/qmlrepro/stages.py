@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.utils import get_class
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from qmlrepro.config.compose import compose_config
 from qmlrepro.data.artifacts import write_json
@@ -125,6 +125,17 @@ def _resumable_run_id(checkpoint: Path, digest: str) -> str | None:
     return None if state is None else state.get("mlflow_run_id")
 
 
+def _seeded_backend(cfg: DictConfig, seed: int) -> DictConfig:
+    """``cfg`` with ``backend.seed`` set to the run's seed unless the user fixed one: shot noise
+    and transpilation then repeat exactly for the same config and seed."""
+    if cfg.backend.seed is not None:
+        return cfg
+    seeded = cfg.copy()
+    with open_dict(seeded):
+        seeded.backend.seed = seed
+    return seeded
+
+
 def evaluate(
     job: str, backend: str, extra: Sequence[str] = (), results_dir: str = "results"
 ) -> Path:
@@ -138,11 +149,11 @@ def evaluate(
         )
     train_overrides = json.loads(saved.read_text())["overrides"]
     cfg = compose_config([*train_overrides, f"backend={backend}", *extra])
-    experiment = _experiment(cfg)
     trained = JobResult.read(metrics_path(results, job, "train"))
     runs = []
     for record in trained.runs:
         seed = record["seed"]
+        experiment = _experiment(_seeded_backend(cfg, seed))
         with tracked_run(
             cfg.tracking.uri,
             f"qmlrepro/{cfg.paper.id}",

@@ -9,7 +9,7 @@ for evaluation.
 import numpy as np
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from qmlrepro.quantum.qiskit_executors import QiskitExecutor
 from qmlrepro.quantum.spec import CircuitSpec
@@ -47,3 +47,21 @@ def quantum_layer(
             spec, backend.shots, resolve_dtype(backend.dtype), init_weights
         )
     return QiskitLayer(spec, instantiate(backend.executor), init_weights)
+
+
+def with_shots(backend: DictConfig, shots: int) -> DictConfig:
+    """``backend`` at another shot count. Its executor reads ``${backend.shots}``, which a merge
+    would resolve against the original config (hqvit's first default run sampled every count at
+    1,000 shots that way): resolve first, then set both."""
+    node = OmegaConf.to_container(backend, resolve=True)
+    node["shots"] = shots
+    if isinstance(node.get("executor"), dict) and "shots" in node["executor"]:
+        node["executor"]["shots"] = shots
+    return OmegaConf.create(node)
+
+
+def exact_backend(backend: DictConfig) -> DictConfig:
+    """The torch statevector executor with ``backend``'s device and dtype: the noiseless,
+    shot-free reference that a Qiskit backend's numbers are compared with."""
+    node = OmegaConf.to_container(backend, resolve=True)
+    return OmegaConf.create({**node, "name": "torch", "shots": None, "executor": None})

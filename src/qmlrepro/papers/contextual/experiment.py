@@ -19,6 +19,7 @@ from qmlrepro.errors import ConfigError, DataError
 from qmlrepro.experiment import Experiment, RunContext
 from qmlrepro.papers.contextual.models import QuantumHRNN, bernoulli_kl, outcome_nll
 from qmlrepro.paths import resolve
+from qmlrepro.quantum.layer import exact_backend, with_shots
 from qmlrepro.training.checkpoint import load_checkpoint, save_checkpoint
 
 FIELDS = ("thetas", "bases", "order", "outcomes", "p_one", "p_blind")
@@ -158,14 +159,6 @@ class ContextualExperiment(Experiment):
         backend = self.cfg.backend if backend is None else backend
         return instantiate(model_cfg, _partial_=True)(n=n, k=k, size=size, backend=backend)
 
-    def _eval_backend(self) -> DictConfig:
-        """The backend at ``paper.eval_shots``, set on a copy of the whole config so that the
-        executor's ``${backend.shots}`` resolves to it."""
-        cfg = OmegaConf.create(OmegaConf.to_container(self.cfg))
-        if self.cfg.paper.eval_shots is not None and cfg.backend.get("shots") is not None:
-            cfg.backend.shots = self.cfg.paper.eval_shots
-        return cfg.backend
-
     def _tasks(self) -> list[tuple[int, int]]:
         return [(int(t.n), int(t.k)) for t in self.cfg.dataset.tasks]
 
@@ -234,7 +227,9 @@ class ContextualExperiment(Experiment):
         if state is None or "weights" not in state:
             raise DataError(f"{ctx.checkpoint} holds no trained weights; rerun the train stage")
         root = resolve(self.cfg.dataset.processed_dir)
-        backend = self._eval_backend()
+        backend = self.cfg.backend
+        if self.cfg.paper.eval_shots is not None and backend.get("shots") is not None:
+            backend = with_shots(backend, self.cfg.paper.eval_shots)
         shots = backend.get("shots")
         pseudo = 0.5 / shots if shots else 0.0
         count = self.cfg.paper.eval_sequences
@@ -246,7 +241,7 @@ class ContextualExperiment(Experiment):
                 raise DataError(f"{ctx.checkpoint} has no trained k-HRNN for {task}; retrain")
             key = min(keys, key=lambda key: state["points"][key]["val_kl"])
             test = _take(_test(_load(root, n, k)), slice(0, count))
-            exact = self._build(model_cfg, n, k, None)
+            exact = self._build(model_cfg, n, k, None, exact_backend(backend))
             exact.load_state_dict(state["weights"][key])
             on_backend = self._build(model_cfg, n, k, None, backend)
             on_backend.load_state_dict(state["weights"][key])

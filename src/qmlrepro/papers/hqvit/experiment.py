@@ -6,7 +6,6 @@ import time
 import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from qmlrepro.data.images import image_tensors
@@ -17,6 +16,7 @@ from qmlrepro.papers.hqvit.circuit import attention_spec, layout_for
 from qmlrepro.papers.hqvit.models import count_parameters
 from qmlrepro.papers.hqvit.resources import circuit_resources, scaling_sweep
 from qmlrepro.papers.hqvit.tokens import class_targets, patchify
+from qmlrepro.quantum.layer import with_shots
 from qmlrepro.training.checkpoint import load_checkpoint, save_checkpoint
 from qmlrepro.training.loop import LoopConfig, run_loop
 
@@ -206,17 +206,6 @@ class HqvitExperiment(Experiment):
                 }
             )
         return out
-
-
-def with_shots(backend: DictConfig, shots: int) -> DictConfig:
-    """``backend`` at another shot count. Its executor reads ``${backend.shots}``, which a merge
-    would resolve against the original config (the first default run sampled every count at
-    1,000 shots that way): resolve first, then set both."""
-    node = OmegaConf.to_container(backend, resolve=True)
-    node["shots"] = shots
-    if isinstance(node.get("executor"), dict) and "shots" in node["executor"]:
-        node["executor"]["shots"] = shots
-    return OmegaConf.create(node)
 
 
 def _drawable(scores: QuantumScores) -> str:
