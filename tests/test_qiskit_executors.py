@@ -169,3 +169,24 @@ def test_quantum_layer_follows_the_backend_config():
     inputs = torch.rand(4, 3, dtype=torch.float64)
     with torch.no_grad():
         assert torch.allclose(exact(inputs), aer(inputs), atol=1e-10)
+
+
+def test_aer_noise_runs_circuits_whose_transpiled_global_phase_is_parameterised():
+    """P and U gates become rz on ibmq_paris with a parameterised global phase, which Aer cannot
+    bind; the executor drops it (invisible to samples) and the noisy distribution stays close
+    to the exact one of this shallow circuit."""
+    from qiskit.circuit import ParameterVector
+
+    x = ParameterVector("x", 2)
+    qc = QuantumCircuit(2)
+    qc.h([0, 1])
+    qc.cp(x[0], 0, 1)
+    qc.u(x[1], 0.3, x[0], 0)
+    qc.h(1)
+    spec = make_spec(qc, list(x), [], measured=[0, 1])
+    inputs = np.array([[0.4, 1.2], [2.5, -0.7]])
+    executor = AerNoise("fake_paris", shots=20_000, seed=3)
+    assert executor.pm.run(probability_circuit(spec)).global_phase.parameters  # the hazard
+    noisy = executor.run(spec, inputs, np.zeros(0))
+    exact = torch_reference(spec, inputs, np.zeros(0))
+    assert np.allclose(noisy.sum(axis=1), 1) and np.abs(noisy - exact).max() < 0.08

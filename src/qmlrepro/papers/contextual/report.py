@@ -116,12 +116,9 @@ class ContextualSection(ReportSection):
         "part-A token directly.",
         "d* comes from gradient-trained finite networks on a finite data set: an empirical upper "
         "bound on the memory needed, not a measurement of the lower bound.",
-        "The k-HRNN has not run on the ibmq_paris noise model yet: transpiling its P / U gates "
-        "to the device's rz basis leaves a parameterised global phase, which Aer 0.18.2 cannot "
-        "bind ('instruction param position out of range'). Dropping it in the shared sampling "
-        "executors fixes it (tested: n = 8, k = 3, 64 sequences at 4,000 shots ran in 33 s, ideal "
-        "weights KL 0.069 vs 0.0034 without noise); it lands with the shared-code changes of "
-        "issue 9, which rerun every stage.",
+        "ibmq_paris noise: Aer with FakeParisV2's noise model at paper.eval_shots; transpiling "
+        "the k-HRNN's P / U gates to the device's rz basis leaves a parameterised global phase, "
+        "which samples cannot see and Aer 0.18.2 cannot bind, so the sampling executors drop it.",
         "Hydra multirun across seeds and sizes is not used yet: each DVC train stage runs one "
         "model family's whole sweep serially (parallel sweeps are issue 9).",
     )
