@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
 from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf, open_dict
 
@@ -28,9 +29,18 @@ TRAIN_OVERRIDES = "overrides.json"
 
 
 def config_hash(cfg: DictConfig) -> str:
-    """Hash of everything that shapes training (tracking and job naming excluded)."""
+    """Hash of everything that shapes training: not tracking, job naming, which of the profile's
+    seeds run (each seed has its own checkpoint) or the thread count."""
     tree = OmegaConf.to_container(cfg, resolve=True)
-    for key in ("tracking", "job", "results_dir", "choices", "run_in_profiles"):
+    for key in (
+        "tracking",
+        "job",
+        "results_dir",
+        "choices",
+        "run_in_profiles",
+        "seed",
+        "torch_threads",
+    ):
         tree.pop(key, None)
     return hashlib.sha256(json.dumps(tree, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -92,8 +102,10 @@ def train(overrides: Sequence[str]) -> Path:
     experiment = _experiment(cfg)
     describe = experiment.describe()
     digest = config_hash(cfg)
+    if cfg.torch_threads:
+        torch.set_num_threads(cfg.torch_threads)
     runs = []
-    for seed in cfg.profile.seeds:
+    for seed in cfg.profile.seeds if cfg.seed is None else [cfg.seed]:
         checkpoint = ckpt_dir / f"seed{seed}.pt"
         resume_id = _resumable_run_id(checkpoint, digest)
         with tracked_run(

@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -69,8 +70,11 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "config") -
     """Compose ``conf/<config_name>.yaml`` with overrides and validate every typed section."""
     register_schemas()
     try:
-        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        if GlobalHydra.instance().is_initialized():  # inside a Hydra app (a sweep job)
             cfg = compose(config_name, overrides=list(overrides), return_hydra_config=True)
+        else:
+            with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+                cfg = compose(config_name, overrides=list(overrides), return_hydra_config=True)
     except (ConfigCompositionException, MissingConfigException, OverrideParseException) as exc:
         raise ConfigError(describe_config_error(exc, overrides)) from exc
     choices = dict(cfg.hydra.runtime.choices)

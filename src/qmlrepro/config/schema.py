@@ -125,3 +125,10 @@ class RunConfig:
     # Profiles this job trains in (null: all). A DVC graph is the same in every profile, so a
     # job meant for one profile only (an ablation at the paper's scale) records "skipped" in others.
     run_in_profiles: list[str] | None = None
+    seed: int | None = None  # train this seed only, not the profile's list (sweeps: seed=0,1,2)
+    torch_threads: int | None = None  # torch CPU threads (null: torch's default)
+
+    def __post_init__(self) -> None:
+        if self.seed is not None and self.seed < 0:
+            raise ConfigError(f"seed={self.seed} must be a non-negative integer")
+        require_positive("torch_threads", self.torch_threads)
