@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 
 from qmlrepro.errors import QmlreproError
 
+SECRET_ENV = ("QISKIT_IBM_TOKEN", "QISKIT_IBM_INSTANCE")
+
 
 def debug_enabled() -> bool:
     return any(
@@ -13,15 +15,36 @@ def debug_enabled() -> bool:
     )
 
 
+def user_error(exc: BaseException) -> QmlreproError | None:
+    """The :class:`QmlreproError` behind ``exc``, if any: Hydra's ``instantiate`` wraps what a
+    constructor raises (an executor refusing credentials) in its own exception type."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, QmlreproError):
+            return seen
+        seen = seen.__cause__
+    return None
+
+
+def redact(text: str) -> str:
+    """``text`` without the IBM token or instance, should a library have echoed them."""
+    for name in SECRET_ENV:
+        value = os.environ.get(name, "")
+        if len(value) >= 8:
+            text = text.replace(value, "***")
+    return text
+
+
 def run_cli(main: Callable[[Sequence[str]], object], argv: Sequence[str] | None = None) -> None:
     """Run ``main(overrides)``; a :class:`QmlreproError` prints ``error: <line>`` and exits 2."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         main(args)
-    except QmlreproError as exc:
-        if debug_enabled():
+    except Exception as exc:
+        cause = user_error(exc)
+        if cause is None or debug_enabled():
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(redact(f"error: {cause}"), file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print(

@@ -59,6 +59,9 @@ def connect(channel: str, instance: str | None):
         return QiskitRuntimeService(**{k: v for k, v in kwargs.items() if v is not None})
     except Exception as exc:  # the runtime raises many types for bad tokens / no network
         detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        for secret in (token, instance):
+            if secret:
+                detail = detail.replace(secret, "***")
         raise CredentialsError(
             f"IBM Quantum did not accept the credentials or could not be reached "
             f"({type(exc).__name__}: {detail}); check {TOKEN_ENV} / the saved account"

@@ -1,0 +1,170 @@
+"""IBM Runtime jobs survive crashes: ids are on disk before waiting, finished jobs are fetched by id
+on a rerun, failed ones are resubmitted with backoff, and nothing finished is dropped.
+
+The real code path runs in qiskit-ibm-runtime's local mode on FakeParis; only the service that
+looks jobs up by id (the cloud's job store) is a stand-in."""
+
+import json
+
+import numpy as np
+import pytest
+
+from qmlrepro.errors import QmlreproError
+from qmlrepro.quantum import ibm_runtime
+from qmlrepro.quantum.ansatz import z_observables
+from qmlrepro.quantum.ibm_runtime import IBMRuntime
+from qmlrepro.quantum.spec import make_spec
+
+from .test_torch_executor import ring_circuit
+
+
+class JobService:
+    """Looks jobs up by id, like QiskitRuntimeService.job."""
+
+    def __init__(self) -> None:
+        self.jobs: dict = {}
+
+    def job(self, job_id: str):
+        return self.jobs[job_id]
+
+
+class FailedJob:
+    """A job the device could not run (status ERROR, result raises)."""
+
+    def __init__(self, job) -> None:
+        self._job = job
+
+    def job_id(self) -> str:
+        return self._job.job_id()
+
+    def status(self) -> str:
+        return "ERROR"
+
+    def result(self):
+        raise RuntimeError("Job failed: calibration in progress")
+
+
+class KilledWhileWaiting(BaseException):
+    """Stands for the process being killed while it waits on a running job."""
+
+
+class WaitedOn:
+    def __init__(self, job) -> None:
+        self._job = job
+
+    def job_id(self) -> str:
+        return self._job.job_id()
+
+    def result(self):
+        raise KilledWhileWaiting
+
+
+def _executor(service: JobService, submissions: list, wrap=None) -> IBMRuntime:
+    executor = IBMRuntime("fake_paris", shots=200, local=True, seed=5)
+    executor.service = service
+    submit = executor._submit
+
+    def tracked_submit(pubs, key, record):
+        job = submit(pubs, key, record)
+        submissions.append(job.job_id())
+        seen = wrap(job, len(submissions)) if wrap else job
+        # the cloud's view: a failed job stays failed; one we stopped waiting on runs to the end
+        service.jobs[job.job_id()] = seen if isinstance(seen, FailedJob) else job
+        return seen
+
+    executor._submit = tracked_submit
+    return executor
+
+
+@pytest.fixture
+def circuit():
+    qc, x, w = ring_circuit(3)
+    spec = make_spec(qc, x, w, observables=z_observables(3))
+    inputs = np.random.default_rng(2).uniform(0, 3, (3, 3))
+    return spec, inputs, np.linspace(-1, 1, len(w))
+
+
+@pytest.fixture
+def sleeps(monkeypatch):
+    waited: list[float] = []
+    monkeypatch.setattr(ibm_runtime.time, "sleep", waited.append)
+    return waited
+
+
+def _records(project) -> list[dict]:
+    root = project / "results" / "ibm_jobs" / "fake_paris"
+    return [json.loads(p.read_text()) for p in sorted(root.glob("*.json"))]
+
+
+def test_a_job_running_when_the_process_died_is_fetched_by_id_not_resubmitted(
+    project, circuit, sleeps
+):
+    spec, inputs, weights = circuit
+    service, submissions = JobService(), []
+    first = _executor(service, submissions, wrap=lambda job, n: WaitedOn(job))
+    with pytest.raises(KilledWhileWaiting):
+        first.run(spec, inputs, weights)
+    (record,) = _records(project)  # written before waiting
+    assert [a["job_id"] for a in record["attempts"]] == submissions and "status" not in record
+
+    rerun = _executor(service, submissions)
+    out = rerun.run(spec, inputs, weights)
+    assert rerun.submitted == 0 and len(submissions) == 1  # the same job, fetched by its id
+    assert out.shape == (3, 3) and np.all(np.abs(out) <= 1)
+    (record,) = _records(project)
+    assert record["status"] == "DONE"
+    assert sleeps == []
+
+
+def test_failed_jobs_are_resubmitted_with_backoff_and_every_attempt_is_recorded(
+    project, circuit, sleeps
+):
+    spec, inputs, weights = circuit
+    service, submissions = JobService(), []
+    failing_first_two = _executor(
+        service, submissions, wrap=lambda job, n: FailedJob(job) if n <= 2 else job
+    )
+    out = failing_first_two.run(spec, inputs, weights)
+    assert failing_first_two.submitted == 3 and sleeps == [1, 2]  # exponential backoff
+    (record,) = _records(project)
+    assert [a["job_id"] for a in record["attempts"]] == submissions
+    assert [("error" in a) for a in record["attempts"]] == [True, True, False]
+    assert "calibration in progress" in record["attempts"][0]["error"]
+    reference = _executor(JobService(), [])
+    reference.store = failing_first_two.store  # a rerun: results come from disk
+    assert np.array_equal(reference.run(spec, inputs, weights), out) and reference.submitted == 0
+
+
+def test_a_rerun_resubmits_a_job_that_failed_while_nobody_waited(project, circuit, sleeps):
+    spec, inputs, weights = circuit
+    service, submissions = JobService(), []
+    first = _executor(service, submissions, wrap=lambda job, n: WaitedOn(job))
+    with pytest.raises(KilledWhileWaiting):
+        first.run(spec, inputs, weights)
+    service.jobs[submissions[0]] = FailedJob(service.jobs[submissions[0]])  # failed meanwhile
+    rerun = _executor(service, submissions)
+    rerun.run(spec, inputs, weights)
+    assert rerun.submitted == 1 and len(submissions) == 2
+
+
+def test_giving_up_names_the_record_and_keeps_finished_results(project, circuit, sleeps):
+    """Two circuits' worth of jobs: the first finishes, the second keeps failing. The error says
+    where the record is; the first result stays on disk and a later rerun does not redo it."""
+    spec, inputs, weights = circuit
+    service, submissions = JobService(), []
+    ok = _executor(service, submissions)
+    ok.run(spec, inputs[:1], weights)
+    broken = _executor(service, submissions, wrap=lambda job, n: FailedJob(job))
+    broken.max_retries = 2
+    with pytest.raises(QmlreproError, match=r"failed 3 times .* its record is in .*fake_paris"):
+        broken.run(spec, inputs[1:], weights)
+    assert sleeps == [1, 2]
+    records = _records(project)
+    assert sorted(len(r["attempts"]) for r in records) == [1, 3]
+    assert sum(r.get("status") == "DONE" for r in records) == 1
+
+    recovered = _executor(service, submissions)
+    recovered.run(spec, inputs[:1], weights)
+    assert recovered.submitted == 0  # the finished circuit came back from disk
+    recovered.run(spec, inputs[1:], weights)
+    assert recovered.submitted == 1
