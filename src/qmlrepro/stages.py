@@ -5,6 +5,7 @@ They know no paper: the composed ``paper._target_`` names the :class:`Experiment
 
 import hashlib
 import json
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from qmlrepro.config.compose import compose_config
-from qmlrepro.data.artifacts import write_json
+from qmlrepro.data.artifacts import atomic_write_bytes, write_json
 from qmlrepro.errors import ConfigError, DataError
 from qmlrepro.experiment import Experiment, RunContext
 from qmlrepro.paths import project_root, resolve
@@ -48,7 +49,22 @@ def config_hash(cfg: DictConfig) -> str:
 def _job_dirs(cfg: DictConfig) -> tuple[str, Path]:
     if not cfg.job:
         raise ConfigError("no job name; pass job=<name> (the DVC job key, e.g. job=example-mlp)")
-    return cfg.job, resolve(cfg.results_dir)
+    return cfg.job, writable_dir(resolve(cfg.results_dir), "results_dir")
+
+
+def writable_dir(path: Path, key: str) -> Path:
+    """``path``, created if needed, after checking that files can be written in it: before any
+    work, rather than failing when the first checkpoint is due."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"{key}={path} is not writable ({exc.strerror or type(exc).__name__}); "
+            f"pass {key}=<a writable folder>"
+        ) from exc
+    return path
 
 
 def _experiment(cfg: DictConfig) -> Experiment:
@@ -92,11 +108,10 @@ def train(overrides: Sequence[str]) -> Path:
     job, results = _job_dirs(cfg)
     ckpt_dir = results / "checkpoints" / job
     ckpt_dir.mkdir(parents=True, exist_ok=True)
-    write_json(ckpt_dir / TRAIN_OVERRIDES, {"overrides": list(overrides)})
-    (ckpt_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     out = metrics_path(results, job, "train")
     if cfg.run_in_profiles is not None and cfg.profile.name not in cfg.run_in_profiles:
         reason = f"runs in profile(s) {', '.join(cfg.run_in_profiles)} only"
+        _write_job_config(ckpt_dir, overrides, cfg)
         write_json(out, {**_record(cfg, "train", [], {}), "skipped": reason})
         return out
     experiment = _experiment(cfg)
@@ -127,8 +142,16 @@ def train(overrides: Sequence[str]) -> Path:
             run.log_metrics({f"final/{k}": v for k, v in metrics.items()})
             run.log_artifact(checkpoint, "checkpoints")
         runs.append({"seed": seed, "mlflow_run_id": run.run_id, "metrics": metrics})
+    # Written once every seed has trained: a failed run never replaces what evaluate reads.
+    _write_job_config(ckpt_dir, overrides, cfg)
     write_json(out, _record(cfg, "train", runs, describe))
     return out
+
+
+def _write_job_config(ckpt_dir: Path, overrides: Sequence[str], cfg: DictConfig) -> None:
+    """What evaluate recomposes the job from, and the resolved config for a reader."""
+    write_json(ckpt_dir / TRAIN_OVERRIDES, {"overrides": list(overrides)})
+    atomic_write_bytes(ckpt_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True).encode())
 
 
 def _resumable_run_id(checkpoint: Path, digest: str) -> str | None:
@@ -172,6 +195,7 @@ def evaluate(
             f"{job}/seed{seed}",
             _tags(cfg, seed, "train+evaluate"),
             run_id=record["mlflow_run_id"],
+            keep_status_on_error=True,
         ) as run:
             seed_everything(seed)
             ctx = RunContext(

@@ -9,6 +9,7 @@ from hydra.errors import ConfigCompositionException, MissingConfigException, Ove
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from qmlrepro.config.schema import check_run_options
 from qmlrepro.config.store import register_schemas
 from qmlrepro.errors import ConfigError, QmlreproError
 from qmlrepro.paths import project_root
@@ -90,6 +91,7 @@ def validate(cfg: DictConfig) -> None:
     """Build the schema objects once, which runs their range checks."""
     try:
         OmegaConf.to_object(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "choices"]))
+        check_run_options(cfg.get("seed"), cfg.get("torch_threads"))
     except QmlreproError:
         raise
     except OmegaConfBaseException as exc:

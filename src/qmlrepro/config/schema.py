@@ -129,6 +129,11 @@ class RunConfig:
     torch_threads: int | None = None  # torch CPU threads (null: torch's default)
 
     def __post_init__(self) -> None:
-        if self.seed is not None and self.seed < 0:
-            raise ConfigError(f"seed={self.seed} must be a non-negative integer")
-        require_positive("torch_threads", self.torch_threads)
+        check_run_options(self.seed, self.torch_threads)
+
+
+def check_run_options(seed: int | None, torch_threads: int | None) -> None:
+    """The root keys' ranges (the composed root is validated as a plain node, not a RunConfig)."""
+    if seed is not None and seed < 0:
+        raise ConfigError(f"seed={seed} must be a non-negative integer")
+    require_positive("torch_threads", torch_threads)

@@ -84,7 +84,10 @@ def read_manifest(out_dir: Path) -> dict[str, Any]:
             f"no prepared data at {out_dir} (missing {MANIFEST}); run its prepare stage first, "
             "e.g. `dvc repro` or `make smoke`"
         )
-    return json.loads(path.read_text())
+    try:
+        return json.loads(path.read_text())
+    except ValueError as exc:
+        raise DataError(f"{path} is not valid JSON ({exc}); rerun its prepare stage") from exc
 
 
 def load_tensors(out_dir: Path, name: str, verify: bool = True) -> dict[str, torch.Tensor]:

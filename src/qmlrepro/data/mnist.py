@@ -140,8 +140,10 @@ def prepare_mnist(
     download_root: Path,
 ) -> dict:
     resolved, may_download = resolve_root(root, download, download_root)
+    if verify_checksums and not may_download:  # an offline copy: check it before parsing it
+        verify_raw_md5(resolved)
     raw = load_raw(resolved, may_download)
-    if verify_checksums:
+    if verify_checksums and may_download:
         verify_raw_md5(resolved)
     out_dir.mkdir(parents=True, exist_ok=True)
     entries = {}

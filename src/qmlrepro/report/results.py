@@ -39,17 +39,23 @@ class JobResult:
     def read(cls, path: Path) -> "JobResult":
         if not path.is_file():
             raise DataError(f"missing metrics file {path}; run its train/evaluate stage first")
-        raw = json.loads(path.read_text())
-        return cls(
-            job=raw["job"],
-            stage=raw["stage"],
-            paper=raw["paper"],
-            model=raw["model"],
-            backend=raw["backend"],
-            profile=raw["profile"],
-            runs=tuple(raw["runs"]),
-            describe=raw.get("describe", {}),
-        )
+        try:
+            raw = json.loads(path.read_text())
+            return cls(
+                job=raw["job"],
+                stage=raw["stage"],
+                paper=raw["paper"],
+                model=raw["model"],
+                backend=raw["backend"],
+                profile=raw["profile"],
+                runs=tuple(raw["runs"]),
+                describe=raw.get("describe", {}),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DataError(
+                f"metrics file {path} is unreadable ({type(exc).__name__}: {exc}); rerun the "
+                "stage that writes it"
+            ) from exc
 
 
 @dataclass

@@ -118,8 +118,12 @@ def tracked_run(
     run_name: str,
     tags: Mapping[str, str],
     run_id: str | None = None,
+    keep_status_on_error: bool = False,
 ) -> Iterator[TrackedRun]:
-    """Start (or, given ``run_id``, resume) a run; mark it FAILED if the body raises."""
+    """Start (or, given ``run_id``, resume) a run; mark it FAILED if the body raises.
+
+    ``keep_status_on_error``: an evaluation logging into a finished training run leaves that
+    run's status as it was and records the failure in an ``error`` tag instead."""
     try:
         from mlflow.tracking import MlflowClient
 
@@ -129,7 +133,9 @@ def tracked_run(
         if run_id is None:
             run = client.create_run(experiment_id, run_name=run_name, tags=dict(tags))
             run_id = run.info.run_id
+            previous = "FAILED"
         else:
+            previous = client.get_run(run_id).info.status
             client.update_run(run_id, status="RUNNING")
             client.set_tag(run_id, "mlflow.runName", run_name)
     except Exception as exc:  # MLflow raises many types; all mean "cannot track"
@@ -137,7 +143,11 @@ def tracked_run(
     tracked = TrackedRun(client, run_id)
     try:
         yield tracked
-    except BaseException:
-        client.set_terminated(run_id, status="FAILED")
+    except BaseException as exc:
+        if keep_status_on_error and previous != "RUNNING":
+            client.set_tag(run_id, "error", f"{type(exc).__name__}: {exc}"[:500])
+            client.set_terminated(run_id, status=previous)
+        else:
+            client.set_terminated(run_id, status="FAILED")
         raise
     client.set_terminated(run_id, status="FINISHED")

@@ -1,0 +1,329 @@
+"""Bad input through the command-line entry points: each case stops with exit status 2 and one
+``error:`` line naming the problem (no traceback), and the outputs of earlier runs stay as they
+were. The stage scripts run in-process (runpy) against one scratch project with two finished
+jobs: an example MLP and a contextual k-HRNN (4 qubits)."""
+
+import hashlib
+import runpy
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from qmlrepro.data.gaussian import prepare_gaussian
+from qmlrepro.data.sequence import SequenceTaskSpec, prepare_sequences
+from qmlrepro.errors import QmlreproError
+from qmlrepro.stages import train
+
+from .conftest import REPO
+
+EXAMPLE = ["paper=example", "model=example/mlp", "profile=smoke"]
+CONTEXTUAL = [
+    "paper=contextual",
+    "model=contextual/quantum",
+    "profile=smoke",
+    "profile.seeds=[0]",
+    "dataset.tasks=[{n:4,k:2}]",
+]
+
+
+@dataclass
+class Case:
+    script: str
+    args: list[str]
+    expected: str
+    setup: Callable[[Path, pytest.MonkeyPatch], None] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def _corrupt_checkpoint(root: Path, _mp) -> None:
+    ckpt = root / "results" / "checkpoints" / "broken" / "seed0.pt"
+    ckpt.parent.mkdir(parents=True, exist_ok=True)
+    ckpt.write_bytes(b"\x80\x02 truncated by a crash")
+
+
+def _corrupt_gaussian(root: Path, _mp) -> None:
+    copy = root / "data" / "gaussian_corrupt"
+    if not copy.exists():
+        prepare_gaussian(copy, 600, 400, seed=3)
+        bundle = next(p for p in copy.iterdir() if p.suffix in (".pt", ".safetensors", ".npz"))
+        bundle.write_bytes(bundle.read_bytes()[:-7] + b"garbage")
+
+
+def _corrupt_manifest(root: Path, _mp) -> None:
+    copy = root / "data" / "gaussian_badjson"
+    if not copy.exists():
+        prepare_gaussian(copy, 600, 400, seed=3)
+        next(copy.glob("*.json")).write_text("{ not json")
+
+
+def _fake_mnist(root: Path, mp: pytest.MonkeyPatch, corrupt: bool) -> None:
+    raw = root / ("mnist_corrupt" if corrupt else "mnist_partial") / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"]
+    if corrupt:
+        names += ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+    for name in names:
+        (raw / name).write_bytes(b"\x00\x00\x08\x03 not the official file")
+    mp.setenv("QMLREPRO_DATA_ROOT", str(raw.parents[1]))
+
+
+def _results_under_a_file(root: Path, _mp) -> None:
+    (root / "a_file").write_text("not a folder")
+
+
+def _corrupt_train_json(root: Path, _mp) -> None:
+    bad = root / "results" / "metrics" / "halfwritten" / "train.json"
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    bad.write_text('{"job": "halfwritten", "runs": [')
+    overrides = root / "results" / "checkpoints" / "halfwritten" / "overrides.json"
+    overrides.parent.mkdir(parents=True, exist_ok=True)
+    overrides.write_text('{"overrides": ["job=halfwritten", "paper=example"]}')
+
+
+def _no_ibm_account(_root: Path, mp: pytest.MonkeyPatch) -> None:
+    from qiskit_ibm_runtime import QiskitRuntimeService
+
+    mp.delenv("QISKIT_IBM_TOKEN", raising=False)
+    mp.setattr(QiskitRuntimeService, "saved_accounts", staticmethod(lambda *a, **k: {}))
+
+
+CASES = {
+    # configuration: groups, types, ranges, syntax
+    "unknown group option": Case(
+        "train.py",
+        ["job=x", "model=example/nope"],
+        "unknown option model=example/nope; choose one of",
+    ),
+    "unknown profile": Case("train.py", ["job=x", "profile=huge"], "unknown option profile=huge"),
+    "unknown paper": Case("train.py", ["job=x", "paper=qgan"], "unknown option paper=qgan"),
+    "unknown backend": Case("train.py", ["job=x", "backend=ionq"], "unknown option backend=ionq"),
+    "wrong type": Case(
+        "train.py", ["job=x", *EXAMPLE, "paper.steps=many"], "could not be converted to Integer"
+    ),
+    "negative dataset size": Case(
+        "train.py",
+        ["job=x", *EXAMPLE, "dataset.n_train=-5"],
+        "dataset.n_train=-5 must be a positive integer",
+    ),
+    "zero batch size": Case(
+        "train.py",
+        ["job=x", *EXAMPLE, "paper.batch_size=0"],
+        "batch_size=0 must be a positive integer",
+    ),
+    "negative learning rate": Case(
+        "train.py", ["job=x", *EXAMPLE, "paper.lr=-0.1"], "paper.lr=-0.1 must be > 0"
+    ),
+    "unknown key": Case(
+        "train.py", ["job=x", *EXAMPLE, "paper.epochz=3"], "Could not override 'paper.epochz'"
+    ),
+    "override without a value": Case(
+        "train.py", ["job=x", "paper.steps"], "Error parsing override 'paper.steps'"
+    ),
+    "negative seed": Case(
+        "train.py", ["job=x", *EXAMPLE, "seed=-1"], "seed=-1 must be a non-negative integer"
+    ),
+    "repeated profile seeds": Case(
+        "train.py", ["job=x", *EXAMPLE, "profile.seeds=[2,2]"], "must be distinct"
+    ),
+    "zero torch threads": Case(
+        "train.py",
+        ["job=x", *EXAMPLE, "torch_threads=0"],
+        "torch_threads=0 must be a positive integer",
+    ),
+    "unknown device": Case(
+        "train.py",
+        ["job=x", *EXAMPLE, "backend.device=tpu"],
+        "backend.device=tpu is not one of auto, cpu, cuda",
+    ),
+    "unknown dtype": Case(
+        "train.py",
+        ["job=x", *EXAMPLE, "backend.dtype=float16"],
+        "backend.dtype=float16 is not one of",
+    ),
+    "zero shots": Case(
+        "train.py",
+        ["job=x", *EXAMPLE, "backend=torch_shots", "backend.shots=0"],
+        "backend.shots=0 must be a positive integer",
+    ),
+    "no job name": Case("train.py", EXAMPLE, "no job name; pass job=<name>"),
+    "task wider than its qubits": Case(
+        "prepare_sequence.py", ["dataset.tasks=[{n:3,k:5}]"], "needs 1 <= k <= n <= 16"
+    ),
+    # backends and hardware
+    "unknown fake backend": Case(
+        "evaluate.py",
+        ["job=cq", "backend=aer_noise", "backend.executor.noise_backend=fake_nowhere"],
+        "unknown fake backend 'fake_nowhere'",
+    ),
+    "unknown local IBM device": Case(
+        "evaluate.py",
+        ["job=cq", "backend=ibm_runtime_local", "backend.executor.device=fake_mars"],
+        "unknown fake backend 'fake_mars'",
+    ),
+    "circuit wider than the backend": Case(
+        "evaluate.py",
+        ["job=cq", "backend=aer_noise", "backend.executor.noise_backend=fake_armonk"],
+        "needs 4 qubits but backend fake_armonk has 1",
+    ),
+    "missing IBM credentials": Case(
+        "evaluate.py",
+        ["job=cq", "backend=ibm_runtime"],
+        "backend ibm_runtime needs IBM Quantum credentials",
+        setup=_no_ibm_account,
+    ),
+    "evaluate on an unknown backend": Case(
+        "evaluate.py", ["job=good", "backend=nonsense"], "unknown option backend=nonsense"
+    ),
+    # stages and their files
+    "evaluate without job": Case(
+        "evaluate.py",
+        ["backend=torch"],
+        "evaluate needs job=<train job> and backend=<backend option>",
+    ),
+    "evaluate a job never trained": Case(
+        "evaluate.py", ["job=ghost", "backend=torch"], "job 'ghost' has no trained checkpoints"
+    ),
+    "corrupt train metrics": Case(
+        "evaluate.py",
+        ["job=halfwritten", "backend=torch"],
+        "is unreadable (JSONDecodeError",
+        setup=_corrupt_train_json,
+    ),
+    "corrupt checkpoint": Case(
+        "train.py",
+        ["job=broken", *EXAMPLE, "profile.seeds=[0]"],
+        "is unreadable (UnpicklingError); delete it to start over",
+        setup=_corrupt_checkpoint,
+    ),
+    "data not prepared": Case(
+        "train.py", ["job=x", *EXAMPLE, "dataset.processed_dir=data/nowhere"], "no prepared data at"
+    ),
+    "corrupt prepared data": Case(
+        "train.py",
+        ["job=x", *EXAMPLE, "dataset.processed_dir=data/gaussian_corrupt"],
+        "fails its SHA-256 check",
+        setup=_corrupt_gaussian,
+    ),
+    "corrupt data manifest": Case(
+        "train.py",
+        ["job=x", *EXAMPLE, "dataset.processed_dir=data/gaussian_badjson"],
+        "is not valid JSON",
+        setup=_corrupt_manifest,
+    ),
+    "missing MNIST files": Case(
+        "prepare_mnist.py",
+        [],
+        "(2 of 4 IDX files missing)",
+        setup=lambda r, mp: _fake_mnist(r, mp, False),
+    ),
+    "corrupt MNIST files": Case(
+        "prepare_mnist.py",
+        [],
+        "(corrupt or not the official MNIST)",
+        setup=lambda r, mp: _fake_mnist(r, mp, True),
+    ),
+    "results dir not writable": Case(
+        "train.py",
+        ["job=x", *EXAMPLE, "results_dir=a_file/results"],
+        "results_dir=",
+        setup=_results_under_a_file,
+    ),
+    "tracking store not writable": Case(
+        "train.py",
+        ["job=x", *EXAMPLE, "tracking.uri=sqlite:///a_file/mlflow.db"],
+        "cannot open MLflow run",
+        setup=_results_under_a_file,
+    ),
+    "unknown paper for a reproduce target": Case(
+        "stage_targets.py", ["qgan"], "no job of paper 'qgan' in params.yaml"
+    ),
+}
+
+
+def _snapshot(root: Path) -> dict[str, str]:
+    results = root / "results"
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(results.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def finished_project(tmp_path_factory):
+    """Two finished jobs whose outputs every bad input must leave alone."""
+    root = tmp_path_factory.mktemp("bad-inputs")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("QMLREPRO_ROOT", str(root))
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+        for name in ("QMLREPRO_DEBUG", "HYDRA_FULL_ERROR"):
+            mp.delenv(name, raising=False)
+        prepare_gaussian(root / "data" / "gaussian", 600, 400, seed=3)
+        prepare_sequences(root / "data" / "sequence", [SequenceTaskSpec(4, 2, 8, 4, 4)], seed=7)
+        train(["job=good", *EXAMPLE])
+        train(["job=cq", *CONTEXTUAL])
+        (root / "params.yaml").write_text((REPO / "params.yaml").read_text())
+        yield root, _snapshot(root)
+
+
+def _run(script: str, args: list[str]) -> None:
+    argv = sys.argv
+    sys.argv = [script, *args]
+    try:
+        runpy.run_path(str(REPO / "pipelines" / script), run_name="__main__")
+    finally:
+        sys.argv = argv
+
+
+def test_at_least_thirty_bad_inputs_are_tried():
+    assert len(CASES) >= 30
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_is_one_error_line_and_earlier_outputs_survive(
+    name, finished_project, monkeypatch, capsys
+):
+    root, before = finished_project
+    case = CASES[name]
+    monkeypatch.setenv("QMLREPRO_ROOT", str(root))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+    monkeypatch.chdir(root)
+    for key, value in case.env.items():
+        monkeypatch.setenv(key, value)
+    if case.setup:
+        case.setup(root, monkeypatch)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stopped:
+        _run(case.script, case.args)
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert case.expected in lines[0], lines[0]
+    assert "Traceback" not in err
+    print(f"{name}: {lines[0]}")  # the message, for `pytest -rP`
+    after = _snapshot(root)
+    assert {k: after.get(k) for k in before} == before  # nothing finished was touched
+    client = MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
+    experiments = [
+        client.get_experiment_by_name(f"qmlrepro/{p}") for p in ("example", "contextual")
+    ]
+    runs = client.search_runs([e.experiment_id for e in experiments])
+    assert {
+        r.data.tags["job"]: r.info.status for r in runs if r.data.tags["job"] in ("good", "cq")
+    } == {
+        "good": "FINISHED",
+        "cq": "FINISHED",
+    }
+
+
+def test_debug_flag_shows_the_traceback(finished_project, monkeypatch):
+    root, _ = finished_project
+    monkeypatch.setenv("QMLREPRO_ROOT", str(root))
+    monkeypatch.setenv("QMLREPRO_DEBUG", "1")
+    with pytest.raises(QmlreproError, match="unknown option profile=huge"):
+        _run("train.py", ["job=x", "profile=huge"])
