@@ -38,7 +38,10 @@ class ClassicalSearch(SearchStrategy):
         started = time.perf_counter()
         generator = torch.Generator().manual_seed(ctx.seed)
         best = self.best_found(problem.table, generator)
-        save_checkpoint(ctx.checkpoint, {"best": best, "config_hash": ctx.config_hash})
+        save_checkpoint(
+            ctx.checkpoint,
+            {"best": best, "config_hash": ctx.config_hash, "mlflow_run_id": ctx.run.run_id},
+        )
         return {
             **outcome_metrics(best, problem.table, problem.tolerance),
             "budget": float(self.budget),
