@@ -199,8 +199,9 @@ def test_smoothed_conditionals_give_one_half_where_no_mass_is_left():
 
 
 def test_report_picks_lr_on_validation_and_finds_d_star_and_slopes():
-    from qmlrepro.papers.contextual.report import curves, loglog_slope, smallest_memory_reaching
+    from qmlrepro.papers.contextual.report import curves, smallest_memory_reaching
     from qmlrepro.report.results import JobResult
+    from qmlrepro.report.stats import loglog_slope
 
     def point(size, lr, val, test):
         return {f"n4_k2/d{size}/lr{lr}/{m}": v for m, v in

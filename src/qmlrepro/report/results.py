@@ -58,6 +58,11 @@ class JobResult:
             ) from exc
 
 
+def ran(result: "JobResult | None") -> "JobResult | None":
+    """``result`` if it holds at least one run (a job skipped in this profile holds none)."""
+    return result if result is not None and result.runs else None
+
+
 @dataclass
 class PaperResults:
     """Every job result of one paper, looked up by job name and stage."""

@@ -6,9 +6,9 @@ import re
 from collections import defaultdict
 
 from qmlrepro.config.compose import compose_config
-from qmlrepro.report.results import JobResult, PaperResults
+from qmlrepro.report.results import JobResult, PaperResults, ran
 from qmlrepro.report.section import PlotSink, ReportSection, SectionBody, register_section
-from qmlrepro.report.stats import summarize
+from qmlrepro.report.stats import loglog_slope, summarize
 
 CLASSICAL = (
     ("gru", "GRU (memory d)"),
@@ -22,10 +22,6 @@ BACKENDS = (
 )
 POINT = re.compile(r"^n(\d+)_k(\d+)/d(\d+)/(lr\d+(?:r\d+)?)/(\w+)$")
 Task = tuple[int, int]
-
-
-def _ran(result: JobResult | None) -> JobResult | None:
-    return result if result is not None and result.runs else None
 
 
 def curves(result: JobResult) -> dict[Task, dict[int, dict[int, tuple[float, float]]]]:
@@ -71,16 +67,6 @@ def smallest_memory_reaching(
     return min(reached) if reached else math.nan
 
 
-def loglog_slope(points: list[tuple[int, float]]) -> float:
-    """Least-squares slope of log d* against log n."""
-    xs = [math.log(n) for n, _ in points]
-    ys = [math.log(d) for _, d in points]
-    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
-        (x - mx) ** 2 for x in xs
-    )
-
-
 def _blind(result: JobResult, task: Task) -> float | None:
     values = result.values(f"n{task[0]}_k{task[1]}/blind_kl")
     return next(iter(values.values())) if values else None
@@ -119,13 +105,14 @@ class ContextualSection(ReportSection):
         "ibmq_paris noise: Aer with FakeParisV2's noise model at paper.eval_shots; transpiling "
         "the k-HRNN's P / U gates to the device's rz basis leaves a parameterised global phase, "
         "which samples cannot see and Aer 0.18.2 cannot bind, so the sampling executors drop it.",
-        "Hydra multirun across seeds and sizes is not used yet: each DVC train stage runs one "
-        "model family's whole sweep serially (parallel sweeps are issue 9).",
+        "Each DVC train stage runs one model family's whole sweep (tasks x sizes x tries) "
+        "serially; `pipelines/sweep.py` runs the same points as parallel Hydra-multirun jobs "
+        "(README, Sweeps and scale-out).",
     )
 
     def body(self, results: PaperResults, plots: PlotSink) -> SectionBody:
-        quantum = _ran(results.get("contextual-quantum"))
-        classical = {family: _ran(results.get(f"contextual-{family}")) for family, _ in CLASSICAL}
+        quantum = ran(results.get("contextual-quantum"))
+        classical = {family: ran(results.get(f"contextual-{family}")) for family, _ in CLASSICAL}
         if quantum is None and not any(classical.values()):
             return SectionBody("No contextual stage has run.", "**not tested**: nothing ran")
         threshold = float(compose_config(["paper=contextual"]).paper.kl_threshold)
@@ -239,7 +226,7 @@ class ContextualSection(ReportSection):
 
     @staticmethod
     def _circuit_table(results: PaperResults, tasks: list[Task]) -> list[str]:
-        evals = {b: _ran(results.get("contextual-quantum", f"eval-{b}")) for b, _ in BACKENDS}
+        evals = {b: ran(results.get("contextual-quantum", f"eval-{b}")) for b, _ in BACKENDS}
         if not any(evals.values()):
             return ["", "The k-HRNN's circuit has not run on a Qiskit backend (evaluate stages)."]
         shots = {
@@ -325,11 +312,25 @@ class ContextualSection(ReportSection):
             if t in q_curves
         }
         if q_means:
-            worst = max(q_means.values())
-            exact = "reproduced" if worst <= threshold else "not reproduced"
+            kls = [kl for t in q_means for _, kl in next(iter(q_curves[t].values())).values()]
+            hits = sum(kl <= threshold for kl in kls)
+            verdict = (
+                "reproduced"
+                if hits == len(kls)
+                else "partly reproduced"
+                if hits
+                else "not reproduced"
+            )
             parts.append(
-                f"**{exact}** (k-HRNN): with n qubits the k-HRNN reaches KL <= {worst:.4f} on "
-                f"all {len(q_means)} tasks (threshold {threshold:g})"
+                f"**{verdict}** (k-HRNN): trained with n qubits it reaches KL <= {threshold:g} on "
+                f"{hits} of {len(kls)} (task, seed) pairs (worst task mean "
+                f"{max(q_means.values()):.4f})"
+                + (
+                    "; the same circuit with the generator's parameters is exact on every task "
+                    "(tested), so the misses are failures of training, not of the model"
+                    if hits < len(kls)
+                    else ""
+                )
             )
         else:
             parts.append("**not tested** (k-HRNN): its stage has not run")

@@ -4,7 +4,7 @@
 import math
 import re
 
-from qmlrepro.report.results import JobResult, PaperResults
+from qmlrepro.report.results import JobResult, PaperResults, ran
 from qmlrepro.report.section import (
     PlotSink,
     ReportSection,
@@ -12,7 +12,7 @@ from qmlrepro.report.section import (
     compare,
     register_section,
 )
-from qmlrepro.report.stats import Summary, summarize
+from qmlrepro.report.stats import Summary, loglog_slope, summarize
 
 TASKS = (("mnist10", "MNIST 10-class"), ("mnist35", "MNIST 3 vs 5"))
 MODELS = (
@@ -23,10 +23,6 @@ MODELS = (
     ("vit-pos", "tiny ViT + positional encoding"),
 )
 SCALING_KEY = re.compile(r"scaling/N(\d+)_d(\d+)/(\w+)")
-
-
-def _ran(result: JobResult | None) -> JobResult | None:
-    return result if result is not None and result.runs else None
 
 
 def _pct(values: dict[int, float]) -> str:
@@ -81,7 +77,7 @@ class HqvitSection(ReportSection):
 
     def body(self, results: PaperResults, plots: PlotSink) -> SectionBody:
         jobs = {
-            (task, model): _ran(results.get(f"hqvit-{task}-{model}"))
+            (task, model): ran(results.get(f"hqvit-{task}-{model}"))
             for task, _ in TASKS
             for model, _ in MODELS
         }
@@ -184,7 +180,7 @@ class HqvitSection(ReportSection):
         curves: dict[str, tuple[list[int], list[float], list[float]]] = {}
         for task, label in TASKS:
             for backend in ("aer_statevector", "aer_shots", "aer_noise"):
-                result = _ran(results.get(f"hqvit-{task}-quantum", f"eval-{backend}"))
+                result = ran(results.get(f"hqvit-{task}-quantum", f"eval-{backend}"))
                 if result is None:
                     continue
                 levels = ["exact"] if backend == "aer_statevector" else self._shot_levels(result)
@@ -246,8 +242,8 @@ class HqvitSection(ReportSection):
 
     @staticmethod
     def _noise(results: PaperResults) -> list[str]:
-        noisy = _ran(results.get("hqvit-mnist10-quantum", "eval-aer_noise"))
-        ideal = _ran(results.get("hqvit-mnist10-quantum", "eval-aer_shots"))
+        noisy = ran(results.get("hqvit-mnist10-quantum", "eval-aer_noise"))
+        ideal = ran(results.get("hqvit-mnist10-quantum", "eval-aer_shots"))
         if noisy is None:
             return []
         levels = HqvitSection._shot_levels(noisy)
@@ -295,7 +291,7 @@ class HqvitSection(ReportSection):
                 f"| {row['classical_qk_macs']} |"
             )
         cx = [(n, row["cx_total"]) for (n, _), row in table.items() if "cx_total" in row]
-        slope = _loglog_slope(cx) if len({n for n, _ in cx}) > 1 else None
+        slope = loglog_slope(cx) if len({n for n, _ in cx}) > 1 else None
         growth = f"N^{slope:.2f} (log-log fit)" if slope is not None else "with N"
         md += [
             "",
@@ -366,10 +362,3 @@ class HqvitSection(ReportSection):
                 f"is worth accuracy on these tasks ({measured})."
             )
         return f"**inconclusive**: {claim}. {shuffle}; {measured}."
-
-
-def _loglog_slope(points: list[tuple[int, int]]) -> float:
-    import numpy as np
-
-    xs, ys = np.log([p[0] for p in points]), np.log([p[1] for p in points])
-    return float(np.polyfit(xs, ys, 1)[0])

@@ -41,10 +41,16 @@ class QResNet(nn.Module):
 
     def operators(self) -> list[torch.Tensor]:
         """Each block's W, scaled to spectral norm 1 (the construction's assumption)."""
+        return [w for w, _ in self.scaled_operators()]
+
+    def scaled_operators(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(W / ||W||_2, ||W||_2) per block: the norm also scales the block's kernel for its
+        block encoding."""
         out = []
         for kernel in self.kernels:
             w = conv_operator(kernel, self.side)
-            out.append(w / torch.linalg.matrix_norm(w, ord=2))
+            norm = torch.linalg.matrix_norm(w, ord=2)
+            out.append((w / norm, norm))
         return out
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
@@ -113,14 +119,13 @@ def coherent_emulation(
     block-encoded (W psi) / alpha_W, with alpha_W of that block's scaled kernel (None: exact)."""
     with torch.no_grad():
         psi = model.encode(images.double()).numpy()
-        for kernel, w in zip(model.kernels, model.operators(), strict=True):
+        for kernel, (w, norm) in zip(model.kernels, model.scaled_operators(), strict=True):
             w = w.double().numpy()
             z = psi @ w.T
             if degree is None:
                 activated = erf(0.8 * z)
             else:
-                norm = float(torch.linalg.matrix_norm(conv_operator(kernel, model.side), ord=2))
-                alpha = kernel_alpha(kernel.detach().double().numpy() / norm)
+                alpha = kernel_alpha(kernel.detach().double().numpy() / float(norm))
                 coef = odd_chebyshev(lambda x, a=alpha: erf(0.8 * a * x), degree)
                 activated = chebyshev.chebval(z / alpha, coef)
             psi = psi + activated

@@ -2,7 +2,7 @@
 paired quantum - classical differences, ibmq_paris-noise inference and the width ablation."""
 
 from qmlrepro.config.compose import compose_config
-from qmlrepro.report.results import JobResult, PaperResults
+from qmlrepro.report.results import JobResult, PaperResults, ran
 from qmlrepro.report.section import (
     PlotSink,
     ReportSection,
@@ -37,10 +37,6 @@ def _pct(s: Summary | None) -> str:
     if s.n < 2:
         return f"{100 * s.mean:+.2f} (n=1)"
     return f"{100 * s.mean:+.2f} [{100 * s.ci_low:+.2f}, {100 * s.ci_high:+.2f}] (n={s.n})"
-
-
-def _ran(result: JobResult | None) -> JobResult | None:
-    return result if result is not None and result.runs else None
 
 
 def _settings(profile: str) -> str:
@@ -92,7 +88,7 @@ class QsslSection(ReportSection):
     )
 
     def body(self, results: PaperResults, plots: PlotSink) -> SectionBody:
-        main = {job: _ran(results.get(job)) for job, _, _ in MAIN_JOBS}
+        main = {job: ran(results.get(job)) for job, _, _ in MAIN_JOBS}
         profile = next((r.profile for r in main.values() if r is not None), "?")
         markdown: list[str] = [f"Setup ({profile} profile): {_settings(profile)}.", ""]
 
@@ -173,10 +169,10 @@ class QsslSection(ReportSection):
         return f"{d.get('n_params_representation', '?')} repr. params"
 
     def _noise(self, results: PaperResults) -> tuple[list[str], str]:
-        classical = _ran(results.get("qssl-classical", "eval-torch"))
-        exact = _ran(results.get("qssl-quantum-ring", "eval-torch"))
-        noisy = _ran(results.get("qssl-quantum-ring", "eval-aer_noise"))
-        noisy_shots = _ran(results.get("qssl-quantum-ring-shots", "eval-aer_noise"))
+        classical = ran(results.get("qssl-classical", "eval-torch"))
+        exact = ran(results.get("qssl-quantum-ring", "eval-torch"))
+        noisy = ran(results.get("qssl-quantum-ring", "eval-aer_noise"))
+        noisy_shots = ran(results.get("qssl-quantum-ring-shots", "eval-aer_noise"))
         n = next((int(r.runs[0]["metrics"]["n_images"]) for r in (noisy, classical) if r), 0)
         rows = [
             Row("classical (torch)", classical, "test_accuracy"),
@@ -270,7 +266,7 @@ class QsslSection(ReportSection):
         ablation = {}
         for kind in PAPER_ABLATION:
             for width in range(2, 9):
-                result = _ran(results.get(f"qssl-ablation-w{width}-{kind}"))
+                result = ran(results.get(f"qssl-ablation-w{width}-{kind}"))
                 if result is not None:
                     values = list(result.values("probe_best_accuracy").values())
                     ablation.setdefault(kind, {})[width] = values
