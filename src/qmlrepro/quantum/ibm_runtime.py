@@ -18,7 +18,7 @@ from qiskit import QuantumCircuit, qpy
 from qiskit.transpiler import generate_preset_pass_manager
 
 from qmlrepro.data.artifacts import atomic_write_bytes
-from qmlrepro.errors import QmlreproError
+from qmlrepro.errors import ConfigError, QmlreproError
 from qmlrepro.quantum.qiskit_executors import (
     SamplingExecutor,
     _check_width,
@@ -121,6 +121,8 @@ class IBMRuntime(SamplingExecutor):
         super().__init__(shots, seed)
         from qmlrepro.paths import resolve
 
+        if max_retries < 0:
+            raise ConfigError(f"backend.executor.max_retries={max_retries} must be >= 0")
         self.local, self.max_retries = local, max_retries
         self.optimization_level = optimization_level
         self.service = None if local else connect(channel, instance)
