@@ -238,6 +238,11 @@ CASES = {
         "cannot open MLflow run",
         setup=_results_under_a_file,
     ),
+    "negative hardware retry count": Case(
+        "evaluate.py",
+        ["job=cq", "backend=ibm_runtime_local", "backend.executor.max_retries=-1"],
+        "backend.executor.max_retries=-1 must be >= 0",
+    ),
     "unknown paper for a reproduce target": Case(
         "stage_targets.py", ["qgan"], "no job of paper 'qgan' in params.yaml"
     ),
