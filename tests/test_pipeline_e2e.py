@@ -83,7 +83,7 @@ def smoke_project(tmp_path_factory) -> Path:
         [str(BIN / "python"), "pipelines/use_profile.py", "smoke"], cwd=copy, env=env, check=True
     )
     first = subprocess.run(
-        [str(BIN / "dvc"), "repro"], cwd=copy, env=env, capture_output=True, text=True, timeout=900
+        [str(BIN / "dvc"), "repro"], cwd=copy, env=env, capture_output=True, text=True, timeout=1800
     )
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     return copy
