@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
 from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf, open_dict
 
@@ -24,14 +23,15 @@ from qmlrepro.tracking.git import git_state
 from qmlrepro.tracking.mlflow_run import flatten, tracked_run
 from qmlrepro.training.checkpoint import load_checkpoint
 from qmlrepro.training.device import resolve_device
-from qmlrepro.training.seeding import seed_everything
+from qmlrepro.training.seeding import configure_determinism, seed_everything
 
 TRAIN_OVERRIDES = "overrides.json"
 
 
 def config_hash(cfg: DictConfig) -> str:
-    """Hash of everything that shapes training: not tracking, job naming, which of the profile's
-    seeds run (each seed has its own checkpoint) or the thread count."""
+    """Hash of everything that shapes training: not tracking, job naming or which of the profile's
+    seeds run (each seed has its own checkpoint). The thread count is in it: floating-point
+    reductions split by thread give other bits, so a checkpoint resumes only under its own."""
     tree = OmegaConf.to_container(cfg, resolve=True)
     for key in (
         "tracking",
@@ -40,7 +40,6 @@ def config_hash(cfg: DictConfig) -> str:
         "choices",
         "run_in_profiles",
         "seed",
-        "torch_threads",
     ):
         tree.pop(key, None)
     return hashlib.sha256(json.dumps(tree, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -117,8 +116,7 @@ def train(overrides: Sequence[str]) -> Path:
     experiment = _experiment(cfg)
     describe = experiment.describe()
     digest = config_hash(cfg)
-    if cfg.torch_threads:
-        torch.set_num_threads(cfg.torch_threads)
+    configure_determinism(cfg.torch_threads)
     runs = []
     for seed in cfg.profile.seeds if cfg.seed is None else [cfg.seed]:
         checkpoint = ckpt_dir / f"seed{seed}.pt"
@@ -138,7 +136,7 @@ def train(overrides: Sequence[str]) -> Path:
                 run.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
             seed_everything(seed)
             ctx = RunContext(seed, run, checkpoint, resolve_device(cfg.backend.device), digest)
-            metrics = experiment.train(ctx)
+            metrics = _experiment(_seeded_backend(cfg, seed)).train(ctx)
             run.log_metrics({f"final/{k}": v for k, v in metrics.items()})
             run.log_artifact(checkpoint, "checkpoints")
         runs.append({"seed": seed, "mlflow_run_id": run.run_id, "metrics": metrics})
@@ -162,7 +160,8 @@ def _resumable_run_id(checkpoint: Path, digest: str) -> str | None:
 
 def _seeded_backend(cfg: DictConfig, seed: int) -> DictConfig:
     """``cfg`` with ``backend.seed`` set to the run's seed unless the user fixed one: shot noise
-    and transpilation then repeat exactly for the same config and seed."""
+    and transpilation (each from its own stream derived from it) then repeat exactly for the same
+    config and seed, in training (``torch_shots``) as in evaluation."""
     if cfg.backend.seed is not None:
         return cfg
     seeded = cfg.copy()
@@ -185,6 +184,7 @@ def evaluate(
     train_overrides = json.loads(saved.read_text())["overrides"]
     cfg = compose_config([*train_overrides, f"backend={backend}", *extra])
     trained = JobResult.read(metrics_path(results, job, "train"))
+    configure_determinism(cfg.torch_threads)
     runs = []
     for record in trained.runs:
         seed = record["seed"]

@@ -37,12 +37,14 @@ class ProfileConfig:
     name: str = MISSING
     description: str = ""
     seeds: list[int] = field(default_factory=lambda: [0])
+    torch_threads: int = 1  # threads per process; numbers are bit-identical for a fixed count
 
     def __post_init__(self) -> None:
         if not self.seeds:
             raise ConfigError(
                 "profile.seeds is empty; give at least one seed, e.g. profile.seeds=[0]"
             )
+        require_positive("profile.torch_threads", self.torch_threads, allow_none=False)
         if len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
             raise ConfigError(f"profile.seeds={self.seeds} must be distinct non-negative integers")
 
@@ -126,7 +128,7 @@ class RunConfig:
     # job meant for one profile only (an ablation at the paper's scale) records "skipped" in others.
     run_in_profiles: list[str] | None = None
     seed: int | None = None  # train this seed only, not the profile's list (sweeps: seed=0,1,2)
-    torch_threads: int | None = None  # torch CPU threads (null: torch's default)
+    torch_threads: int | None = None  # CPU threads (torch and BLAS); the profile's by default
 
     def __post_init__(self) -> None:
         check_run_options(self.seed, self.torch_threads)

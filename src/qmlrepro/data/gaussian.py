@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import TensorDataset
 
 from qmlrepro.data.artifacts import load_tensors, save_tensors, write_manifest
+from qmlrepro.training.seeding import torch_generator
 
 CLASS0_MEAN = (-1.0, -2.0)
 CLASS1_MEANS = ((-2.0, 1.0), (1.0, 1.0), (2.0, -2.0))
@@ -34,11 +35,12 @@ def sample_gaussian_mixture(n: int, generator: torch.Generator) -> GaussianSplit
 
 
 def prepare_gaussian(out_dir: Path, n_train: int, n_test: int, seed: int) -> dict:
-    """Write train and test draws (independent streams of one seed) with a manifest."""
+    """Write train and test draws with a manifest; each split is drawn from its own stream,
+    ``derive_seed(seed, "gaussian", split)``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     entries = {}
-    for offset, (split, n) in enumerate((("train", n_train), ("test", n_test))):
-        gen = torch.Generator().manual_seed(seed * 1000 + offset)
+    for split, n in (("train", n_train), ("test", n_test)):
+        gen = torch_generator(seed, "gaussian", split)
         draw = sample_gaussian_mixture(n, gen)
         entries[split] = save_tensors(
             out_dir,

@@ -21,6 +21,7 @@ import torch
 
 from qmlrepro.data.artifacts import load_tensors, save_tensors, write_manifest
 from qmlrepro.errors import DataError
+from qmlrepro.training.seeding import torch_generator
 
 BASES = ("X", "Y", "Z")
 _SQRT_HALF = 1 / math.sqrt(2)
@@ -219,7 +220,7 @@ def prepare_sequences(out_dir: Path, specs: list[SequenceTaskSpec], seed: int) -
     entries = {}
     for spec in specs:
         spec.validate()
-        gen = torch.Generator().manual_seed(seed * 1_000_003 + spec.n * 101 + spec.k)
+        gen = torch_generator(seed, "sequence", spec.name)  # one stream per task
         n_edges = math.comb(spec.n, spec.k)
         train_thetas = _draw_thetas(spec.n_train_thetas, n_edges, spec.theta_levels, gen)
         test_thetas = _disjoint_test_thetas(

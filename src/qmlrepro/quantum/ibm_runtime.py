@@ -15,13 +15,12 @@ from pathlib import Path
 
 import numpy as np
 from qiskit import QuantumCircuit, qpy
-from qiskit.transpiler import generate_preset_pass_manager
 
 from qmlrepro.data.artifacts import atomic_write_bytes
 from qmlrepro.errors import ConfigError, QmlreproError
 from qmlrepro.quantum.qiskit_executors import (
+    DeviceLayout,
     SamplingExecutor,
-    _check_width,
     fake_backend,
     packed_bits,
 )
@@ -127,17 +126,12 @@ class IBMRuntime(SamplingExecutor):
         self.optimization_level = optimization_level
         self.service = None if local else connect(channel, instance)
         self.backend = fake_backend(device) if local else self.service.backend(device)
-        self.pm = generate_preset_pass_manager(
-            optimization_level=optimization_level,
-            backend=self.backend,
-            seed_transpiler=0 if seed is None else seed,
-        )
+        self.layout = DeviceLayout(self.backend, optimization_level)
         self.store = JobStore(resolve(job_dir) / self.backend.name)
         self.submitted = 0  # jobs sent in this process (a rerun that reuses results sends none)
 
     def _transpile(self, circuit: QuantumCircuit) -> QuantumCircuit:
-        _check_width(circuit, self.backend.num_qubits, self.backend.name)
-        return self.pm.run(circuit)
+        return self.layout.run(circuit)
 
     def _sample(self, pubs, logical):
         # Keyed on the logical PUBs: transpilation (VF2 layout has time limits) may differ

@@ -15,6 +15,7 @@ from qmlrepro.quantum.qiskit_executors import QiskitExecutor
 from qmlrepro.quantum.spec import CircuitSpec
 from qmlrepro.quantum.torch_executor import TorchCircuit
 from qmlrepro.training.device import resolve_dtype
+from qmlrepro.training.seeding import derive_seed
 
 
 class QiskitLayer(torch.nn.Module):
@@ -27,6 +28,15 @@ class QiskitLayer(torch.nn.Module):
         super().__init__()
         self.spec, self.executor = spec, executor
         self.weights = torch.nn.Parameter(init_weights.clone(), requires_grad=False)
+        self._extra = torch.tensor(0, dtype=torch.int64)
+
+    def get_extra_state(self) -> torch.Tensor:
+        """What a :class:`TorchCircuit` saves beside its weights (the shot-stream position), kept
+        as loaded, so checkpoints load into either executor."""
+        return self._extra
+
+    def set_extra_state(self, state: torch.Tensor) -> None:
+        self._extra = state.clone()
 
     def forward(self, inputs: torch.Tensor | None = None) -> torch.Tensor:
         if inputs is None:
@@ -43,8 +53,9 @@ def quantum_layer(
     spec: CircuitSpec, backend: DictConfig, init_weights: torch.Tensor
 ) -> torch.nn.Module:
     if backend.get("executor") is None:
+        seed = None if backend.get("seed") is None else derive_seed(backend.seed, "torch_shots")
         return TorchCircuit.from_spec(
-            spec, backend.shots, resolve_dtype(backend.dtype), init_weights
+            spec, backend.shots, resolve_dtype(backend.dtype), init_weights, seed=seed
         )
     return QiskitLayer(spec, instantiate(backend.executor), init_weights)
 

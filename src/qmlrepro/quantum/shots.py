@@ -31,22 +31,28 @@ _H = torch.tensor([[1, 1], [1, -1]], dtype=torch.complex128) / math.sqrt(2)
 _HSDG = _H @ torch.tensor([[1, 0], [0, -1j]], dtype=torch.complex128)
 
 
-def _sample_mean(probs: torch.Tensor, values: torch.Tensor, shots: int) -> torch.Tensor:
+def _sample_mean(
+    probs: torch.Tensor, values: torch.Tensor, shots: int, generator: torch.Generator
+) -> torch.Tensor:
     """Mean of ``values`` (2^n, k) over ``shots`` samples of each row of probs (B, 2^n)."""
-    draws = torch.multinomial(probs.clamp_min(0), shots, replacement=True)  # (B, S)
+    draws = torch.multinomial(probs.clamp_min(0), shots, replacement=True, generator=generator)
     return values[draws].mean(dim=1)
 
 
 def estimate(module, angles: torch.Tensor, amplitudes: torch.Tensor | None) -> torch.Tensor:
-    """One S-shot estimate per row of the module's readout (no gradient)."""
+    """One S-shot estimate per row of the module's readout (no gradient). The samples come from
+    ``module.shot_generator(device)``: a fresh, explicitly seeded stream per call."""
     from qmlrepro.quantum.torch_executor import COMPLEX, marginal
 
     shots, n = module.shots, module.num_qubits
     state = module.simulator.run(angles, amplitudes, COMPLEX[module.dtype])
     probs = (state.real**2 + state.imag**2).to(module.dtype)
+    generator = module.shot_generator(state.device)
     if module.terms is None:
         probs_m = marginal(probs, module.measured, n)
-        counts = torch.multinomial(probs_m.clamp_min(0), shots, replacement=True)
+        counts = torch.multinomial(
+            probs_m.clamp_min(0), shots, replacement=True, generator=generator
+        )
         return torch.nn.functional.one_hot(counts, probs_m.shape[1]).to(probs.dtype).mean(dim=1)
     index = torch.arange(2**n, device=state.device)
     columns = []
@@ -55,7 +61,8 @@ def estimate(module, angles: torch.Tensor, amplitudes: torch.Tensor | None) -> t
         for term in terms:
             if term.diagonal:
                 sign = parity(index, term.z_mask).to(probs.dtype).unsqueeze(1)
-                total = total + term.coeff * _sample_mean(probs, sign, shots).squeeze(1)
+                sampled = _sample_mean(probs, sign, shots, generator)
+                total = total + term.coeff * sampled.squeeze(1)
                 continue
             rotated = state
             for q in range(n):
@@ -66,7 +73,8 @@ def estimate(module, angles: torch.Tensor, amplitudes: torch.Tensor | None) -> t
                     )
             rotated_probs = (rotated.real**2 + rotated.imag**2).to(probs.dtype)
             sign = parity(index, term.x_mask | term.z_mask).to(probs.dtype).unsqueeze(1)
-            total = total + term.coeff * _sample_mean(rotated_probs, sign, shots).squeeze(1)
+            sampled = _sample_mean(rotated_probs, sign, shots, generator)
+            total = total + term.coeff * sampled.squeeze(1)
         columns.append(total)
     return torch.stack(columns, dim=1)
 

@@ -3,7 +3,8 @@
 ``TorchCircuit(circuit, inputs, weights, observables)`` maps inputs (B, n_in) and weights (n_w,)
 to expectation values (B, n_obs), or to outcome probabilities (B, 2^m) of ``measured`` qubits.
 Exact by default (autograd through the statevector); with ``shots`` the forward values are
-sample estimates and gradients come from the parameter-shift rule with the same shots.
+sample estimates and gradients come from the parameter-shift rule with the same shots; the
+samples come from an explicit generator (``seed``), never from torch's global one.
 """
 
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ class TorchCircuit(torch.nn.Module):
         init_weights: torch.Tensor | None = None,
         fuse_qubits: int = 4,
         n_amplitude_inputs: int = 0,
+        seed: int | None = None,
     ) -> None:
         super().__init__()
         if (observables is None) == (measured is None):
@@ -62,6 +64,30 @@ class TorchCircuit(torch.nn.Module):
         )
         init = init_weights if init_weights is not None else torch.zeros(len(self.weight_params))
         self.weights = torch.nn.Parameter(init.to(dtype).clone())
+        self.seed = seed
+        self.shot_calls = 0  # sampled evaluations so far; saved in state_dict (extra state)
+
+    def shot_generator(self, device: torch.device) -> torch.Generator:
+        """The generator for the next sampled evaluation: seeded with
+        ``derive_seed(seed, "shots", k)`` for the k-th call, so the shot stream is fixed by the
+        seed and continues exactly after a checkpoint restore. Without a seed, the k-th stream's
+        seed is drawn from torch's global generator (reproducible under ``torch.manual_seed``)."""
+        from qmlrepro.training.seeding import derive_seed
+
+        if self.seed is None:
+            seed = int(torch.randint(0, 2**62, (1,)).item())
+        else:
+            seed = derive_seed(self.seed, "shots", self.shot_calls)
+        self.shot_calls += 1
+        return torch.Generator(device=device).manual_seed(seed)
+
+    def get_extra_state(self) -> torch.Tensor:
+        """The shot-stream position (an int64 scalar tensor, so state dicts stay all-tensor), so
+        a resumed run draws the shots an uninterrupted one would."""
+        return torch.tensor(self.shot_calls, dtype=torch.int64)
+
+    def set_extra_state(self, state: torch.Tensor) -> None:
+        self.shot_calls = int(state)
 
     @property
     def num_qubits(self) -> int:
@@ -80,6 +106,7 @@ class TorchCircuit(torch.nn.Module):
         shots: int | None = None,
         dtype: torch.dtype = torch.float32,
         init_weights: torch.Tensor | None = None,
+        seed: int | None = None,
     ) -> "TorchCircuit":
         return cls(
             spec.circuit,
@@ -91,6 +118,7 @@ class TorchCircuit(torch.nn.Module):
             dtype=dtype,
             init_weights=init_weights,
             n_amplitude_inputs=spec.n_amplitude_inputs,
+            seed=seed,
         )
 
     def _angles(self, inputs: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -10,7 +10,7 @@ from tqdm.auto import tqdm
 
 from qmlrepro.experiment import RunContext
 from qmlrepro.training.checkpoint import load_checkpoint, save_checkpoint
-from qmlrepro.training.seeding import rng_state, set_rng_state
+from qmlrepro.training.seeding import rng_state, set_rng_state, torch_generator
 
 
 @dataclass
@@ -22,8 +22,9 @@ class LoopConfig:
 
 
 def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[torch.Tensor]:
-    """One epoch of index batches, fixed by (seed, epoch) so a resume sees the same order."""
-    gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    """One epoch of index batches, fixed by (seed, epoch) so a resume sees the same order: the
+    permutation's generator is seeded with ``derive_seed(seed, "data_order", epoch)``."""
+    gen = torch_generator(seed, "data_order", epoch)
     perm = torch.randperm(n, generator=gen)
     return [perm[i : i + batch_size] for i in range(0, n - batch_size + 1, batch_size)] or [perm]
 

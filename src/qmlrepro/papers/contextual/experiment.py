@@ -7,7 +7,6 @@ backends."""
 import copy
 import math
 import time
-import zlib
 
 import torch
 from hydra.utils import instantiate
@@ -21,6 +20,7 @@ from qmlrepro.papers.contextual.models import QuantumHRNN, bernoulli_kl, outcome
 from qmlrepro.paths import resolve
 from qmlrepro.quantum.layer import exact_backend, with_shots
 from qmlrepro.training.checkpoint import load_checkpoint, save_checkpoint
+from qmlrepro.training.seeding import seeded, torch_generator
 
 FIELDS = ("thetas", "bases", "order", "outcomes", "p_one", "p_blind")
 Split = dict[str, torch.Tensor]
@@ -61,11 +61,6 @@ def _load(root, n: int, k: int) -> dict[str, torch.Tensor]:
         ) from exc
 
 
-def point_seed(seed: int, key: str) -> int:
-    """A sweep point's own seed, so a resumed sweep trains each point exactly as a fresh one."""
-    return seed * 1_000_003 + zlib.crc32(key.encode())
-
-
 def _task(n: int, k: int) -> str:
     return f"n{n}_k{k}"
 
@@ -96,9 +91,11 @@ def fit(
     batch_size: int,
     lr: float,
     device: torch.device,
+    generator: torch.Generator,
 ) -> dict[str, float]:
     """Adam on the outcomes' NLL (teacher forcing), keeping the weights of the epoch with the
-    lowest validation KL (early stopping: small classical models overfit 4k sequences)."""
+    lowest validation KL (early stopping: small classical models overfit 4k sequences).
+    ``generator`` (CPU) draws the batch order."""
     train, val, test = splits
     started = time.perf_counter()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -108,7 +105,7 @@ def fit(
     best = (math.inf, 0, copy.deepcopy(model.state_dict()))
     for epoch in range(1, epochs + 1):
         model.train()
-        for idx in torch.randperm(n, device=device).split(batch_size):
+        for idx in torch.randperm(n, generator=generator).to(device).split(batch_size):
             batch = {key: value[idx] for key, value in on_device.items()}
             loss = outcome_nll(model(batch), batch["outcomes"].double())
             optimizer.zero_grad(set_to_none=True)
@@ -193,9 +190,14 @@ class ContextualExperiment(Experiment):
             if _task(n, k) not in floors:
                 floors[_task(n, k)] = blind_kl(splits[(n, k)][2])
                 ctx.run.log_metrics({f"{_task(n, k)}/blind_kl": floors[_task(n, k)]})
-            torch.manual_seed(point_seed(ctx.seed, key))
-            model = self._build(model_cfg, n, k, size).to(ctx.device)
-            result = fit(model, splits[(n, k)], paper.epochs, paper.batch_size, lr, ctx.device)
+            # Each point draws its initialisation and batch order from its own streams, so a
+            # resumed sweep trains every point exactly as a fresh one.
+            with seeded(ctx.seed, "init", key):
+                model = self._build(model_cfg, n, k, size).to(ctx.device)
+            order = torch_generator(ctx.seed, "data_order", key)
+            result = fit(
+                model, splits[(n, k)], paper.epochs, paper.batch_size, lr, ctx.device, order
+            )
             result.update(memory=float(model.memory), lr=lr)
             points[key] = result
             weights[key] = {name: t.cpu() for name, t in model.state_dict().items()}

@@ -19,6 +19,7 @@ from qmlrepro.papers.hqvit.tokens import class_targets, patchify
 from qmlrepro.quantum.layer import with_shots
 from qmlrepro.training.checkpoint import load_checkpoint, save_checkpoint
 from qmlrepro.training.loop import LoopConfig, run_loop
+from qmlrepro.training.seeding import torch_generator
 
 EVAL_BATCH = 500
 
@@ -123,9 +124,11 @@ class HqvitExperiment(Experiment):
         train_accuracy, _ = self._accuracy(
             model, tokens[: len(test_tokens)].to(dtype), targets[: len(test_tokens)], ctx.device
         )
-        # One fixed shuffle of the patches of every test image: a model without positional
-        # information scores the same (its attention and pooling are permutation-equivariant).
-        order = torch.randperm(test_tokens.shape[1], generator=torch.Generator().manual_seed(0))
+        # One shuffle of the patches (the same for every test image, drawn from the run seed's
+        # "patch_shuffle" stream): a model without positional information scores the same (its
+        # attention and pooling are permutation-equivariant).
+        shuffle = torch_generator(ctx.seed, "patch_shuffle")
+        order = torch.randperm(test_tokens.shape[1], generator=shuffle)
         shuffled_accuracy, _ = self._accuracy(
             model, test_tokens[:, order].to(dtype), class_targets(test_labels, classes), ctx.device
         )

@@ -7,6 +7,7 @@ from qiskit import transpile
 
 from qmlrepro.papers.hqvit.circuit import AttentionLayout, attention_spec
 from qmlrepro.quantum.encoding import bind_amplitudes
+from qmlrepro.training.seeding import derive_seed, numpy_generator
 
 MAX_TRANSPILED_PIXELS = 4096  # transpiling StatePreparation grows ~4x per qubit
 
@@ -24,11 +25,16 @@ def circuit_resources(layout: AttentionLayout, layers: int, seed: int = 0) -> di
         "cswap": qc.count_ops().get("cswap", 0),
     }
     if layout.n_pixels <= MAX_TRANSPILED_PIXELS:
-        image = np.random.default_rng(seed).random(layout.n_pixels)
+        image = numpy_generator(seed, "resource_image").random(layout.n_pixels)
         bound = bind_amplitudes(qc, image)
         weights = np.zeros(len(spec.weights))
         bound = bound.assign_parameters(dict(zip(spec.weights, weights, strict=True)))
-        flat = transpile(bound, basis_gates=["cx", "u"], optimization_level=1, seed_transpiler=seed)
+        flat = transpile(
+            bound,
+            basis_gates=["cx", "u"],
+            optimization_level=1,
+            seed_transpiler=derive_seed(seed, "transpiler"),
+        )
         ops = flat.count_ops()
         out.update(cx_total=int(ops.get("cx", 0)), depth_total=flat.depth())
     return out

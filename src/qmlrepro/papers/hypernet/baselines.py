@@ -17,6 +17,7 @@ from qmlrepro.experiment import RunContext
 from qmlrepro.papers.hypernet.costs import CostTable
 from qmlrepro.papers.hypernet.problem import SearchProblem, SearchStrategy
 from qmlrepro.training.checkpoint import save_checkpoint
+from qmlrepro.training.seeding import torch_generator
 
 
 def _check(budget: int, runs: int) -> None:
@@ -36,7 +37,7 @@ class ClassicalSearch(SearchStrategy):
 
     def train(self, problem: SearchProblem, ctx: RunContext, cfg: DictConfig) -> dict[str, float]:
         started = time.perf_counter()
-        generator = torch.Generator().manual_seed(ctx.seed)
+        generator = torch_generator(ctx.seed, "search")
         best = self.best_found(problem.table, generator)
         save_checkpoint(
             ctx.checkpoint,

@@ -29,6 +29,7 @@ from qmlrepro.papers.hypernet.problem import SearchProblem, SearchStrategy
 from qmlrepro.quantum.layer import quantum_layer
 from qmlrepro.quantum.torch_executor import TorchCircuit
 from qmlrepro.training.checkpoint import load_checkpoint, save_checkpoint
+from qmlrepro.training.seeding import torch_generator
 
 
 @dataclass
@@ -131,7 +132,7 @@ class HypernetworkSearch(SearchStrategy):
                 continue
             spec = hypernetwork_spec(n, depth)
             ctx.run.log_text(str(spec.circuit.draw("text", fold=-1)), f"circuits/D{depth}.txt")
-            generator = torch.Generator().manual_seed(1000 * ctx.seed + depth)
+            generator = torch_generator(ctx.seed, "init", "depth", depth)
             init = initial_angles(len(spec.weights), generator)
             model = quantum_layer(spec, cfg.backend, init).to(ctx.device)
             bar = tqdm(

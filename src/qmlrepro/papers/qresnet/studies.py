@@ -37,6 +37,7 @@ from qmlrepro.papers.qresnet.qsvt import odd_chebyshev, qsp_phases, qsp_response
 from qmlrepro.papers.qresnet.scaling import network_tally
 from qmlrepro.training.checkpoint import load_checkpoint, save_checkpoint
 from qmlrepro.training.loop import LoopConfig, run_loop
+from qmlrepro.training.seeding import numpy_generator
 
 
 class Verification:
@@ -52,7 +53,7 @@ class Verification:
         done = load_checkpoint(ctx.checkpoint, ctx.config_hash)
         if done is not None and "metrics" in done:
             return done["metrics"]  # a rerun after an interruption in a later seed
-        rng = np.random.default_rng(ctx.seed)
+        rng = numpy_generator(ctx.seed, "studies")
         metrics: dict[str, float] = {}
         metrics.update(self._primitives(rng))
         metrics.update(self._qsvt(rng))
@@ -231,7 +232,7 @@ class NetworkStudy:
         out: dict[str, float] = {}
         exact_psi, exact_p = coherent_emulation(model, xt, None)
         classical = predicted.numpy()
-        rng = np.random.default_rng(seed)
+        rng = numpy_generator(seed, "emulation_shots")
         for degree in self.paper.emulation_degrees:
             psi, p = coherent_emulation(model, xt, degree)
             out[f"emulation/d{degree}/label_agreement"] = float((p.argmax(1) == classical).mean())

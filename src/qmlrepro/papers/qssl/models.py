@@ -14,6 +14,7 @@ from torch import nn
 from qmlrepro.quantum.ansatz import z_observables
 from qmlrepro.quantum.layer import quantum_layer
 from qmlrepro.quantum.spec import CircuitSpec, make_spec
+from qmlrepro.training.seeding import seeded
 
 
 class ClassicalRepresentation(nn.Sequential):
@@ -62,19 +63,35 @@ def resnet18_trunk(in_channels: int) -> nn.Module:
 
 
 class SimCLRNetwork(nn.Module):
+    """Trunk -> angles -> ``representation`` -> projection head.
+
+    Each component the network builds is initialised from its own random stream of run seed
+    ``seed`` (``derive_seed(seed, "init", "trunk" | "to_angles" | "projection")``): two networks
+    of one seed with different representation networks start from bit-identical trunks and heads,
+    which is what makes a per-seed comparison of representation networks paired.
+    """
+
     def __init__(
-        self, representation: nn.Module, width: int, in_channels: int, projection_dim: int = 128
+        self,
+        representation: nn.Module,
+        width: int,
+        in_channels: int,
+        projection_dim: int = 128,
+        seed: int = 0,
     ) -> None:
         super().__init__()
-        self.trunk = resnet18_trunk(in_channels)
-        self.to_angles = nn.Linear(512, width)
+        with seeded(seed, "init", "trunk"):
+            self.trunk = resnet18_trunk(in_channels)
+        with seeded(seed, "init", "to_angles"):
+            self.to_angles = nn.Linear(512, width)
         self.representation = representation
-        self.projection = nn.Sequential(
-            nn.Linear(width, width, bias=False),
-            nn.BatchNorm1d(width),
-            nn.ReLU(),
-            nn.Linear(width, projection_dim),
-        )
+        with seeded(seed, "init", "projection"):
+            self.projection = nn.Sequential(
+                nn.Linear(width, width, bias=False),
+                nn.BatchNorm1d(width),
+                nn.ReLU(),
+                nn.Linear(width, projection_dim),
+            )
 
     def angles(self, images: torch.Tensor) -> torch.Tensor:
         """Features squashed into (0, pi): rotation angles for the quantum encoding."""

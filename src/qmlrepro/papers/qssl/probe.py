@@ -10,6 +10,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from qmlrepro.training.seeding import seeded, torch_generator
+
 
 @dataclass
 class ProbeResult:
@@ -50,20 +52,25 @@ def train_linear_probe(
     milestones: list[int],
     batch_size: int,
     on_epoch: Callable[[int, float, float], None] | None = None,
+    seed: int = 0,
 ) -> ProbeResult:
     """``train_features(epoch)`` gives the (N, W) training features of that epoch: the same cached
-    tensor, or fresh augmented views for the paper's protocol. Labels may be any class values."""
+    tensor, or fresh augmented views for the paper's protocol. Labels may be any class values.
+    The head's initialisation and the batch order come from ``seed``'s "init/probe_head" and
+    "probe_order" streams (:func:`qmlrepro.training.seeding.derive_seed`)."""
     classes = torch.unique(train_labels).cpu()
     y_train = label_indices(train_labels, classes)
     y_test = label_indices(test_labels, classes)
     width = test_features.shape[1]
-    head = nn.Linear(width, len(classes)).to(test_features.device, test_features.dtype)
+    with seeded(seed, "init", "probe_head"):
+        head = nn.Linear(width, len(classes)).to(test_features.device, test_features.dtype)
+    shuffle = torch_generator(seed, "probe_order")
     optimizer = torch.optim.Adam(head.parameters(), lr=lr)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=0.1)
     accuracies, losses = [], []
     for epoch in tqdm(range(1, epochs + 1), desc="linear probe", leave=False, disable=None):
         features = train_features(epoch)
-        order = torch.randperm(len(features), device=features.device)
+        order = torch.randperm(len(features), generator=shuffle).to(features.device)
         total, batches = 0.0, 0
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
