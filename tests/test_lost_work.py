@@ -15,7 +15,7 @@ from mlflow.tracking import MlflowClient
 
 from qmlrepro.cli import Terminated, sigterm_unwinds
 from qmlrepro.data.gaussian import prepare_gaussian
-from qmlrepro.stages import evaluate, staged_checkpoint, train
+from qmlrepro.stages import code_digest, evaluate, staged_checkpoint, train
 from qmlrepro.tracking.mlflow_run import tracked_run, tracking_uri
 
 from .conftest import BIN, REPO, env_for, fresh_copy, interrupt_at_checkpoint, run_script
@@ -87,6 +87,11 @@ def test_a_rerun_resumes_only_what_the_same_config_and_code_wrote(project, monke
     evaluated = json.loads(evaluate("j", "torch").read_text())["runs"][0]
     assert evaluated["metrics"]["test_loss"] == other_lr["metrics"]["test_loss"]
     assert set(_states(tracking_uri(None)).values()) == {"FINISHED"}
+
+
+def test_code_digest_follows_the_training_files_only():
+    assert code_digest("example") == code_digest("example") != code_digest("qssl")
+    assert code_digest("no-such-paper") == "unknown"  # then reruns resume by config hash alone
 
 
 def test_a_killed_rerun_with_another_lr_leaves_the_committed_model(project):

@@ -184,10 +184,15 @@ def staged_checkpoint(ckpt_dir: Path, seed: int) -> Path:
 def code_digest(paper: str) -> str:
     """Hash of the training code and config files of ``paper`` (the files DVC's fingerprint
     stage hashes): a rerun after the code changed retrains rather than resuming what the old
-    code left in ``in-progress/``, which the config hash alone would not notice."""
+    code left in ``in-progress/``, which the config hash alone would not notice. ``"unknown"``
+    where the sources are not a checkout's ``src/`` (a wheel install, a ``paper.id`` that names
+    no package): reruns then resume by config hash alone."""
     import qmlrepro
 
-    files = fingerprint(Path(qmlrepro.__file__).resolve().parents[2], paper)
+    try:
+        files = fingerprint(Path(qmlrepro.__file__).resolve().parents[2], paper)
+    except FileNotFoundError:
+        return "unknown"
     return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
 
 
