@@ -75,8 +75,11 @@ def test_sigterm_raises_once_and_the_old_handler_comes_back():
 def test_a_rerun_resumes_only_what_the_same_config_and_code_wrote(project, monkeypatch):
     prepare_gaussian(project / "data" / "gaussian", 600, 400, seed=3)
     first = json.loads(train(["job=j", *EXAMPLE]).read_text())["runs"][0]
+    partial = staged_checkpoint(project / "results" / "checkpoints" / "j", 0).parent / ".seed0.pt.x"
+    partial.write_bytes(b"what a kill -9 mid-save leaves")
     same = json.loads(train(["job=j", *EXAMPLE]).read_text())["runs"][0]
     assert same == first  # finished checkpoint reused: the same run, the same numbers
+    assert not partial.exists()  # not committed to DVC's cache
 
     monkeypatch.setattr("qmlrepro.stages.code_digest", lambda paper: "other training code")
     new_code = json.loads(train(["job=j", *EXAMPLE]).read_text())["runs"][0]

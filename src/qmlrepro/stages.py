@@ -171,6 +171,8 @@ def train(overrides: Sequence[str]) -> Path:
     # evaluate reads, and the checkpoints are replaced just before the files describing them.
     for seed in seeds:
         _link_or_copy(staging / f"seed{seed}.pt", ckpt_dir / f"seed{seed}.pt")
+    for partial in staging.glob(".*"):  # a save cut short by a kill -9, not to be cached by DVC
+        partial.unlink(missing_ok=True)
     _write_job_config(ckpt_dir, overrides, cfg)
     write_json(out, _record(cfg, "train", runs, describe))
     return out
