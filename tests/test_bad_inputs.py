@@ -5,18 +5,20 @@ jobs: an example MLP and a contextual k-HRNN (4 qubits)."""
 
 import hashlib
 import runpy
+import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import torch
 from mlflow.tracking import MlflowClient
 
 from qmlrepro.data.gaussian import prepare_gaussian
 from qmlrepro.data.sequence import SequenceTaskSpec, prepare_sequences
 from qmlrepro.errors import QmlreproError
-from qmlrepro.stages import train
+from qmlrepro.stages import staged_checkpoint, train
 
 from .conftest import REPO
 
@@ -40,7 +42,7 @@ class Case:
 
 
 def _corrupt_checkpoint(root: Path, _mp) -> None:
-    ckpt = root / "results" / "checkpoints" / "broken" / "seed0.pt"
+    ckpt = staged_checkpoint(root / "results" / "checkpoints" / "broken", 0)
     ckpt.parent.mkdir(parents=True, exist_ok=True)
     ckpt.write_bytes(b"\x80\x02 truncated by a crash")
 
@@ -332,3 +334,119 @@ def test_debug_flag_shows_the_traceback(finished_project, monkeypatch):
     monkeypatch.setenv("QMLREPRO_DEBUG", "1")
     with pytest.raises(QmlreproError, match="unknown option profile=huge"):
         _run("train.py", ["job=x", "profile=huge"])
+
+
+# No lost work (issue 17): a bad checkpoint, an unwritable metrics file or a missing device stops
+# evaluate and train before any MLflow run opens, so no run is created, reopened or logged into.
+
+
+def _copy_of_good(root: Path, name: str) -> Path:
+    """Job ``name``: job good's recorded overrides, train.json (its seeds and MLflow runs) and
+    checkpoints, for a case to damage; its checkpoint folder."""
+    results = root / "results"
+    ckpt_dir = results / "checkpoints" / name
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    for file in ("overrides.json", "seed0.pt", "seed1.pt"):
+        shutil.copy(results / "checkpoints" / "good" / file, ckpt_dir / file)
+    (results / "metrics" / name).mkdir(parents=True, exist_ok=True)
+    shutil.copy(results / "metrics" / "good" / "train.json", results / "metrics" / name)
+    return ckpt_dir
+
+
+def _tensor_in_progress(root: Path, _mp) -> None:
+    ckpt = staged_checkpoint(root / "results" / "checkpoints" / "tensor", 0)
+    ckpt.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(torch.zeros(3), ckpt)
+
+
+def _tensor_committed(root: Path, _mp) -> None:
+    torch.save(torch.zeros(3), _copy_of_good(root, "tensor-eval") / "seed0.pt")
+
+
+def _seed1_missing(root: Path, _mp) -> None:
+    (_copy_of_good(root, "no-seed1") / "seed1.pt").unlink()
+
+
+def _other_config_checkpoint(root: Path, _mp) -> None:
+    ckpt_dir = _copy_of_good(root, "mixed")
+    shutil.copy(root / "results" / "checkpoints" / "cq" / "seed0.pt", ckpt_dir / "seed0.pt")
+
+
+def _metrics_file_blocked(root: Path, _mp) -> None:
+    _copy_of_good(root, "blocked")
+    (root / "results" / "metrics" / "blocked" / "eval-torch.json").mkdir(exist_ok=True)
+
+
+def _no_cuda(_root: Path, mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(torch.cuda, "is_available", lambda: False)
+
+
+LOST_WORK_CASES = {
+    "bare tensor as an in-progress checkpoint": Case(
+        "train.py",
+        ["job=tensor", *EXAMPLE, "profile.seeds=[0]"],
+        "seed0.pt holds a Tensor, not a qmlrepro checkpoint",
+        setup=_tensor_in_progress,
+    ),
+    "bare tensor as a trained checkpoint": Case(
+        "evaluate.py",
+        ["job=tensor-eval", "backend=torch"],
+        "tensor-eval/seed0.pt holds a Tensor, not a qmlrepro checkpoint",
+        setup=_tensor_committed,
+    ),
+    "trained checkpoint missing": Case(
+        "evaluate.py",
+        ["job=no-seed1", "backend=torch"],
+        "no-seed1/seed1.pt is missing; rerun the job's train stage",
+        setup=_seed1_missing,
+    ),
+    "checkpoint of another config": Case(
+        "evaluate.py",
+        ["job=mixed", "backend=torch"],
+        "mixed/seed0.pt was trained with config",
+        setup=_other_config_checkpoint,
+    ),
+    "metrics file cannot be written": Case(
+        "evaluate.py",
+        ["job=blocked", "backend=torch"],
+        "blocked/eval-torch.json: something other than a file is there",
+        setup=_metrics_file_blocked,
+    ),
+    "cuda without a GPU at train": Case(
+        "train.py",
+        ["job=x", *EXAMPLE, "backend.device=cuda"],
+        "backend.device=cuda but no CUDA device is visible",
+        setup=_no_cuda,
+    ),
+    "cuda without a GPU at evaluate": Case(
+        "evaluate.py",
+        ["job=good", "backend=torch", "backend.device=cuda"],
+        "backend.device=cuda but no CUDA device is visible",
+        setup=_no_cuda,
+    ),
+}
+
+
+def _tracked(root: Path) -> dict[str, tuple]:
+    """Every run in the scratch store: status, metric names, error tag."""
+    client = MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    return {
+        r.info.run_id: (r.info.status, sorted(r.data.metrics), r.data.tags.get("error"))
+        for r in client.search_runs(experiments)
+    }
+
+
+@pytest.mark.parametrize("name", list(LOST_WORK_CASES))
+def test_bad_checkpoint_or_device_stops_before_any_run_opens(
+    name, finished_project, monkeypatch, capsys
+):
+    """The table's checks (one line, exit 2, results/ byte-identical), and no run is created,
+    reopened or logged into."""
+    root, _ = finished_project
+    before = _tracked(root)
+    monkeypatch.setitem(CASES, name, LOST_WORK_CASES[name])
+    test_bad_input_is_one_error_line_and_earlier_outputs_survive(
+        name, finished_project, monkeypatch, capsys
+    )
+    assert _tracked(root) == before

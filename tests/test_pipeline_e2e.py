@@ -2,63 +2,17 @@
 MLflow's REST API from a real `mlflow ui` process on a loopback port."""
 
 import json
-import os
-import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, requires_mnist, shared_mnist_root
+from .conftest import BIN, env_for, fresh_copy, requires_mnist
 
 pytestmark = [pytest.mark.slow, requires_mnist]
-BIN = Path(sys.executable).parent
-
-
-def fresh_copy(dest: Path) -> Path:
-    """What a clone holds: tracked and untracked-not-ignored files, committed in a new repo."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()
-    for rel in listed:
-        src = REPO / rel
-        if src.is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / rel)
-    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "copy"]):
-        subprocess.run(
-            cmd,
-            cwd=dest,
-            check=True,
-            capture_output=True,
-            env={
-                **os.environ,
-                "GIT_AUTHOR_NAME": "t",
-                "GIT_AUTHOR_EMAIL": "t@t",
-                "GIT_COMMITTER_NAME": "t",
-                "GIT_COMMITTER_EMAIL": "t@t",
-            },
-        )
-    return dest
-
-
-def env_for(copy: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("QMLREPRO_ROOT", "MLFLOW_TRACKING_URI", "QMLREPRO_DEBUG", "HYDRA_FULL_ERROR")
-    }
-    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
-    env["QMLREPRO_DATA_ROOT"] = str(shared_mnist_root())
-    return env
 
 
 def free_port() -> int:

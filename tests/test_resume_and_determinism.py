@@ -4,21 +4,18 @@ the same config and seed give identical metrics."""
 import json
 import os
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-import torch
 from mlflow.tracking import MlflowClient
 
 from qmlrepro.data.gaussian import prepare_gaussian
 from qmlrepro.data.sequence import SequenceTaskSpec, prepare_sequences
-from qmlrepro.stages import evaluate, train
+from qmlrepro.stages import evaluate, staged_checkpoint, train
 from qmlrepro.tracking.mlflow_run import tracking_uri
 
-from .conftest import REPO, run_script
+from .conftest import REPO, interrupt_at_checkpoint, run_script
 
 LONG_RUN = [
     "job=resume",
@@ -46,39 +43,17 @@ def _scratch_project(root: Path) -> dict[str, str]:
     }
 
 
-def _kill_after_checkpoint(env: dict[str, str], checkpoint: Path, min_step: int) -> dict:
-    """Start the train stage, SIGKILL it once a mid-run checkpoint exists; that checkpoint."""
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "pipelines" / "train.py"), *LONG_RUN],
-        cwd=env["QMLREPRO_ROOT"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 300
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if checkpoint.is_file():
-                state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-                if state["step"] >= min_step:
-                    proc.send_signal(signal.SIGKILL)
-                    proc.wait(timeout=30)
-                    return state
-            time.sleep(0.02)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    pytest.fail(f"training ended (rc={proc.returncode}) before a step-{min_step} checkpoint")
-
-
 def test_killed_training_subprocess_resumes_to_identical_final_metrics(tmp_path):
     reference_env = _scratch_project(tmp_path / "reference")
     done = run_script("train.py", *LONG_RUN, cwd=tmp_path / "reference", env=reference_env)
     assert done.returncode == 0, done.stderr[-2000:]
 
     env = _scratch_project(tmp_path / "killed")
-    checkpoint = tmp_path / "killed" / "results" / "checkpoints" / "resume" / "seed0.pt"
-    killed_at = _kill_after_checkpoint(env, checkpoint, min_step=1000)
+    checkpoint = staged_checkpoint(tmp_path / "killed" / "results" / "checkpoints" / "resume", 0)
+    train_cmd = [sys.executable, str(REPO / "pipelines" / "train.py"), *LONG_RUN]
+    killed_at, _, _ = interrupt_at_checkpoint(
+        train_cmd, tmp_path / "killed", env, checkpoint, 1000, signal.SIGKILL
+    )
     assert not killed_at["complete"] and killed_at["step"] < 5000
     metrics_file = tmp_path / "killed" / "results" / "metrics" / "resume" / "train.json"
     assert not metrics_file.exists()

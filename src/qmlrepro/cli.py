@@ -1,8 +1,13 @@
-"""Entry-point wrapper: user errors become one line on stderr and exit status 2."""
+"""Entry-point wrapper: user errors become one line on stderr and exit status 2; SIGTERM
+(Slurm's preemption, ``dvc queue kill``) unwinds like Ctrl-C, so open MLflow runs are closed."""
 
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
 
 from qmlrepro.errors import QmlreproError
 
@@ -35,22 +40,53 @@ def redact(text: str) -> str:
     return text
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the main thread is, so that every ``with`` block unwinds: the
+    training stage's MLflow runs end KILLED (or stay FINISHED) instead of staying RUNNING."""
+
+    exit_status = 128 + signal.SIGTERM
+
+
+@contextmanager
+def sigterm_unwinds() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` once; a second SIGTERM while that
+    unwinds is ignored, so the cleanup itself is not cut short (Slurm sends SIGKILL after its
+    grace period anyway). The previous handler is restored on exit. Outside the main thread,
+    where Python cannot install handlers, SIGTERM keeps its default."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def raise_terminated(signum: int, _frame: FrameType | None) -> None:
+        signal.signal(signum, signal.SIG_IGN)
+        raise Terminated(f"signal {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_cli(main: Callable[[Sequence[str]], object], argv: Sequence[str] | None = None) -> None:
-    """Run ``main(overrides)``; a :class:`QmlreproError` prints ``error: <line>`` and exits 2."""
+    """Run ``main(overrides)``; a :class:`QmlreproError` prints ``error: <line>`` and exits 2.
+
+    Ctrl-C exits 130 and SIGTERM 143, both after the open runs are closed."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        main(args)
+        with sigterm_unwinds():
+            main(args)
     except Exception as exc:
         cause = user_error(exc)
         if cause is None or debug_enabled():
             raise
         print(redact(f"error: {cause}"), file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print(
             "interrupted: finished work is saved; rerun the same command to resume", file=sys.stderr
         )
-        sys.exit(130)
+        sys.exit(getattr(exc, "exit_status", 130))
 
 
 def split_named(args: Sequence[str], names: Sequence[str]) -> tuple[dict[str, str], list[str]]:

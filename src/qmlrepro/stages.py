@@ -1,10 +1,24 @@
 """The generic train and evaluate stages: compose, loop over seeds, track, write metrics.
 
 They know no paper: the composed ``paper._target_`` names the :class:`Experiment` class.
+
+A job's checkpoint folder ``results/checkpoints/<job>/`` (a DVC out with ``persist: true``, so an
+interrupted ``dvc repro`` finds it again) holds two things:
+
+- the committed job: ``seed<S>.pt``, ``overrides.json`` and ``config.yaml``, which describe the
+  same configuration as ``results/metrics/<job>/train.json``. Evaluate reads only these, and
+  refuses a checkpoint whose config hash is not that of the recorded overrides.
+- ``in-progress/``: the checkpoints training writes and resumes. A rerun continues them (and
+  their MLflow runs) when the config hash and the training code (:func:`code_digest`) are those
+  they were written with, and starts over otherwise. The committed files are replaced only once
+  every seed has trained, so a rerun killed half-way, with a changed config or not, leaves the
+  committed job and its ``train.json`` as they were.
 """
 
 import hashlib
 import json
+import os
+import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,15 +31,18 @@ from qmlrepro.config.compose import compose_config
 from qmlrepro.data.artifacts import atomic_write_bytes, write_json
 from qmlrepro.errors import ConfigError, DataError
 from qmlrepro.experiment import Experiment, RunContext
+from qmlrepro.fingerprint import fingerprint
 from qmlrepro.paths import project_root, resolve
 from qmlrepro.report.results import JobResult, metrics_path
 from qmlrepro.tracking.git import git_state
 from qmlrepro.tracking.mlflow_run import flatten, tracked_run
-from qmlrepro.training.checkpoint import load_checkpoint
+from qmlrepro.training.checkpoint import load_checkpoint, trained_checkpoint
 from qmlrepro.training.device import resolve_device
 from qmlrepro.training.seeding import configure_determinism, seed_everything
 
 TRAIN_OVERRIDES = "overrides.json"
+IN_PROGRESS = "in-progress"
+CODE_DIGEST = "code.json"
 
 
 def config_hash(cfg: DictConfig) -> str:
@@ -102,7 +119,11 @@ def _record(
 
 
 def train(overrides: Sequence[str]) -> Path:
-    """Train every seed of the profile for one job; write checkpoints and ``train.json``."""
+    """Train every seed of the profile for one job; write checkpoints and ``train.json``.
+
+    Seeds train into ``in-progress/`` (resuming what an interrupted run left there); the
+    checkpoints, ``overrides.json``, ``config.yaml`` and ``train.json`` are replaced together
+    once all seeds are done (see the module docstring)."""
     cfg = compose_config(overrides)
     job, results = _job_dirs(cfg)
     ckpt_dir = results / "checkpoints" / job
@@ -116,11 +137,15 @@ def train(overrides: Sequence[str]) -> Path:
     experiment = _experiment(cfg)
     describe = experiment.describe()
     digest = config_hash(cfg)
+    device = resolve_device(cfg.backend.device)  # a bad device fails before any run opens
+    staging = _attempt_dir(ckpt_dir, code_digest(cfg.paper.id))
     configure_determinism(cfg.torch_threads)
     runs = []
-    for seed in cfg.profile.seeds if cfg.seed is None else [cfg.seed]:
-        checkpoint = ckpt_dir / f"seed{seed}.pt"
-        resume_id = _resumable_run_id(checkpoint, digest)
+    seeds = list(cfg.profile.seeds if cfg.seed is None else [cfg.seed])
+    # Every seed's checkpoint is read now: an unreadable one fails before any run opens.
+    resume_ids = [_resumable_run_id(staged_checkpoint(ckpt_dir, s), digest) for s in seeds]
+    for seed, resume_id in zip(seeds, resume_ids, strict=True):
+        checkpoint = staged_checkpoint(ckpt_dir, seed)
         with tracked_run(
             cfg.tracking.uri,
             f"qmlrepro/{cfg.paper.id}",
@@ -135,15 +160,72 @@ def train(overrides: Sequence[str]) -> Path:
             if resume_id is None:
                 run.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
             seed_everything(seed)
-            ctx = RunContext(seed, run, checkpoint, resolve_device(cfg.backend.device), digest)
+            ctx = RunContext(seed, run, checkpoint, device, digest)
             metrics = _experiment(_seeded_backend(cfg, seed)).train(ctx)
             run.log_metrics({f"final/{k}": v for k, v in metrics.items()})
             run.log_artifact(checkpoint, "checkpoints")
         runs.append({"seed": seed, "mlflow_run_id": run.run_id, "metrics": metrics})
-    # Written once every seed has trained: a failed run never replaces what evaluate reads.
+    # Committed once every seed has trained: a failed or killed run never replaces what
+    # evaluate reads, and the checkpoints are replaced just before the files describing them.
+    for seed in seeds:
+        _link_or_copy(staging / f"seed{seed}.pt", ckpt_dir / f"seed{seed}.pt")
+    for partial in staging.glob(".*"):  # a save cut short by a kill -9, not to be cached by DVC
+        partial.unlink(missing_ok=True)
     _write_job_config(ckpt_dir, overrides, cfg)
     write_json(out, _record(cfg, "train", runs, describe))
     return out
+
+
+def staged_checkpoint(ckpt_dir: Path, seed: int) -> Path:
+    """Where training writes (and resumes) ``seed``'s checkpoint for the job in ``ckpt_dir``."""
+    return ckpt_dir / IN_PROGRESS / f"seed{seed}.pt"
+
+
+def code_digest(paper: str) -> str:
+    """Hash of the training code and config files of ``paper`` (the files DVC's fingerprint
+    stage hashes): a rerun after the code changed retrains rather than resuming what the old
+    code left in ``in-progress/``, which the config hash alone would not notice. ``"unknown"``
+    where the sources are not a checkout's ``src/`` (a wheel install, a ``paper.id`` that names
+    no package): reruns then resume by config hash alone."""
+    import qmlrepro
+
+    try:
+        files = fingerprint(Path(qmlrepro.__file__).resolve().parents[2], paper)
+    except FileNotFoundError:
+        return "unknown"
+    return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _attempt_dir(ckpt_dir: Path, code: str) -> Path:
+    """``in-progress/``, emptied if its checkpoints were written by other training code."""
+    staging = ckpt_dir / IN_PROGRESS
+    marker = staging / CODE_DIGEST
+    if marker.is_file() and _read_code_digest(marker) != code:
+        shutil.rmtree(staging)
+    if not marker.is_file():
+        staging.mkdir(parents=True, exist_ok=True)
+        write_json(marker, {"code_digest": code})
+    return staging
+
+
+def _read_code_digest(marker: Path) -> str | None:
+    try:
+        return json.loads(marker.read_text()).get("code_digest")
+    except (OSError, ValueError, AttributeError):
+        return None  # unreadable: treated as other code, so the attempt starts over
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """Atomically make ``target`` hold ``source``'s bytes, sharing them (a hard link) where the
+    file system allows; training later replaces ``source`` (never writes into it), so the
+    committed ``target`` stays as it is."""
+    tmp = target.with_name(f".{target.name}.commit")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copy2(source, tmp)
+    os.replace(tmp, target)
 
 
 def _write_job_config(ckpt_dir: Path, overrides: Sequence[str], cfg: DictConfig) -> None:
@@ -173,7 +255,11 @@ def _seeded_backend(cfg: DictConfig, seed: int) -> DictConfig:
 def evaluate(
     job: str, backend: str, extra: Sequence[str] = (), results_dir: str = "results"
 ) -> Path:
-    """Evaluate a trained job's checkpoints on one backend, logging into each seed's train run."""
+    """Evaluate a trained job's checkpoints on one backend, logging into each seed's train run.
+
+    Before any run opens or anything is computed: the output file must be writable, the device
+    available, and every seed's committed checkpoint present, readable and written for the config
+    that ``overrides.json`` records (a :class:`CheckpointError` line otherwise)."""
     results = resolve(results_dir)
     ckpt_dir = results / "checkpoints" / job
     saved = ckpt_dir / TRAIN_OVERRIDES
@@ -184,6 +270,12 @@ def evaluate(
     train_overrides = json.loads(saved.read_text())["overrides"]
     cfg = compose_config([*train_overrides, f"backend={backend}", *extra])
     trained = JobResult.read(metrics_path(results, job, "train"))
+    out = metrics_path(results, job, "evaluate", backend)
+    _check_writable_file(out)
+    device = resolve_device(cfg.backend.device)
+    digest = config_hash(compose_config(train_overrides))
+    for record in trained.runs:
+        trained_checkpoint(ckpt_dir / f"seed{record['seed']}.pt", digest)
     configure_determinism(cfg.torch_threads)
     runs = []
     for record in trained.runs:
@@ -195,15 +287,18 @@ def evaluate(
             f"{job}/seed{seed}",
             _tags(cfg, seed, "train+evaluate"),
             run_id=record["mlflow_run_id"],
-            keep_status_on_error=True,
         ) as run:
             seed_everything(seed)
-            ctx = RunContext(
-                seed, run, ckpt_dir / f"seed{seed}.pt", resolve_device(cfg.backend.device)
-            )
+            ctx = RunContext(seed, run, ckpt_dir / f"seed{seed}.pt", device, digest)
             metrics = experiment.evaluate(ctx)
             run.log_metrics({f"eval/{backend}/{k}": v for k, v in metrics.items()})
         runs.append({"seed": seed, "mlflow_run_id": run.run_id, "metrics": metrics})
-    out = metrics_path(results, job, "evaluate", backend)
     write_json(out, _record(cfg, "evaluate", runs, trained.describe))
     return out
+
+
+def _check_writable_file(path: Path) -> None:
+    """Fail now, not after an evaluation of minutes, if ``path`` cannot be (re)written."""
+    writable_dir(path.parent, "results_dir")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"cannot write {path}: something other than a file is there; move it")

@@ -118,12 +118,17 @@ def tracked_run(
     run_name: str,
     tags: Mapping[str, str],
     run_id: str | None = None,
-    keep_status_on_error: bool = False,
 ) -> Iterator[TrackedRun]:
-    """Start (or, given ``run_id``, resume) a run; mark it FAILED if the body raises.
+    """Start (or, given ``run_id``, resume) a run whose final state never goes backwards.
 
-    ``keep_status_on_error``: an evaluation logging into a finished training run leaves that
-    run's status as it was and records the failure in an ``error`` tag instead."""
+    - A new run, or a resumed one that never finished (killed, failed), is RUNNING while the body
+      runs and ends FINISHED; FAILED if the body raises, KILLED if it is interrupted
+      (``KeyboardInterrupt``; :func:`qmlrepro.cli.run_cli` turns SIGTERM into one).
+    - A resumed FINISHED run (an evaluation logging into its training run, a rerun that finds a
+      seed already trained) stays FINISHED throughout, also when the body raises, so not even a
+      kill -9 leaves it RUNNING.
+
+    Either way a failure is recorded in the run's ``error`` tag."""
     try:
         from mlflow.tracking import MlflowClient
 
@@ -133,10 +138,11 @@ def tracked_run(
         if run_id is None:
             run = client.create_run(experiment_id, run_name=run_name, tags=dict(tags))
             run_id = run.info.run_id
-            previous = "FAILED"
+            previous = None
         else:
             previous = client.get_run(run_id).info.status
-            client.update_run(run_id, status="RUNNING")
+            if previous != "FINISHED":
+                client.update_run(run_id, status="RUNNING")
             client.set_tag(run_id, "mlflow.runName", run_name)
     except Exception as exc:  # MLflow raises many types; all mean "cannot track"
         raise TrackingError(f"cannot open MLflow run in {tracking_uri(uri)}: {exc}") from exc
@@ -144,10 +150,13 @@ def tracked_run(
     try:
         yield tracked
     except BaseException as exc:
-        if keep_status_on_error and previous != "RUNNING":
-            client.set_tag(run_id, "error", f"{type(exc).__name__}: {exc}"[:500])
-            client.set_terminated(run_id, status=previous)
+        client.set_tag(run_id, "error", f"{type(exc).__name__}: {exc}"[:500])
+        if previous == "FINISHED":
+            status = "FINISHED"
+        elif isinstance(exc, KeyboardInterrupt):
+            status = "KILLED"
         else:
-            client.set_terminated(run_id, status="FAILED")
+            status = "FAILED"
+        client.set_terminated(run_id, status=status)
         raise
     client.set_terminated(run_id, status="FINISHED")
