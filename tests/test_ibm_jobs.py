@@ -5,6 +5,8 @@ The real code path runs in qiskit-ibm-runtime's local mode on FakeParis; only th
 looks jobs up by id (the cloud's job store) is a stand-in."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -15,7 +17,9 @@ from qmlrepro.quantum import ibm_runtime
 from qmlrepro.quantum.ansatz import z_observables
 from qmlrepro.quantum.ibm_runtime import IBMRuntime, JobLookupError
 from qmlrepro.quantum.spec import make_spec
+from qmlrepro.report.results import metrics_path
 
+from .conftest import run_script
 from .test_torch_executor import ring_circuit
 
 
@@ -243,3 +247,79 @@ def test_a_lookup_that_keeps_failing_names_the_job_and_a_later_rerun_fetches_it(
     after = _executor(service, submissions)
     after.run(spec, inputs, weights)
     assert after.submitted == 0 and len(submissions) == 1
+
+
+KEYS_OF_MODEL_PUBS = """
+import json, sys
+import numpy as np
+from qiskit import QuantumCircuit
+from qiskit.circuit import Parameter
+from qmlrepro.papers.contextual.circuit import khrnn_spec
+from qmlrepro.quantum.encoding import AmplitudeEncoding, bind_amplitudes
+from qmlrepro.quantum.ibm_runtime import pubs_key
+from qmlrepro.quantum.measurement import probability_circuit
+from qmlrepro.quantum.qiskit_executors import AerShots
+
+weight = float(sys.argv[1])
+spec = khrnn_spec(4, 2)
+inputs = np.random.default_rng(0).uniform(0, 3, (3, len(spec.inputs)))
+logical = AerShots(100)._pubs(probability_circuit(spec), spec, inputs, np.array([weight, 0.3]))
+amplitude = QuantumCircuit(2, 2)
+amplitude.append(AmplitudeEncoding(2), [0, 1])
+amplitude.ry(Parameter("w") * weight, 0)
+amplitude.measure([0, 1], [0, 1])
+bound = [(bind_amplitudes(amplitude, np.array([0.1, 0.2, 0.3, 0.4])), np.array([[weight]]))]
+print(json.dumps([pubs_key(logical, 100, "fake_paris:o1"), pubs_key(bound, 100, "fake_paris:o1")]))
+"""
+
+
+def _keys_in_a_new_process(weight: float) -> list[str]:
+    proc = subprocess.run(
+        [sys.executable, "-c", KEYS_OF_MODEL_PUBS, str(weight)],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    return json.loads(proc.stdout)
+
+
+def test_the_same_pubs_get_the_same_job_key_in_every_process():
+    """Parameters get new random UUIDs (and sets new hash seeds) in every process: the key must
+    not see them. The contextual k-HRNN PUB is the issue's example; the amplitude-encoded one
+    covers StatePreparation's array parameters."""
+    first, second = _keys_in_a_new_process(0.7), _keys_in_a_new_process(0.7)
+    assert first == second and first[0] != first[1]
+    assert set(_keys_in_a_new_process(0.8)).isdisjoint(first)  # another weight, another job
+
+
+def _job_files(project) -> dict[str, int]:
+    """Saved results, and submissions counted from every job record's attempts."""
+    root = project / "results" / "ibm_jobs" / "fake_paris"
+    records = [json.loads(p.read_text()) for p in root.glob("*.json")]
+    return {
+        "results": len(list(root.glob("*.npz"))),
+        "submitted": sum(len(r["attempts"]) for r in records),
+    }
+
+
+def test_a_rerun_of_a_local_hardware_evaluation_in_a_new_process_submits_nothing(project):
+    """evaluate.py job=contextual-quantum backend=ibm_runtime_local, twice: the second process
+    finds every saved result (it used to submit each job again: twice the saved results)."""
+    from qmlrepro.data.sequence import SequenceTaskSpec, prepare_sequences
+    from qmlrepro.stages import train
+
+    prepare_sequences(project / "data" / "sequence", [SequenceTaskSpec(4, 2, 8, 4, 4)], seed=7)
+    train([
+        "job=cq", "paper=contextual", "model=contextual/quantum", "profile=smoke",
+        "profile.seeds=[0]", "dataset.tasks=[{n:4,k:2}]",
+    ])  # fmt: skip
+    metrics, files = [], []
+    for _ in range(2):
+        proc = run_script("evaluate.py", "job=cq", "backend=ibm_runtime_local", cwd=project)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        record = json.loads(
+            metrics_path(project / "results", "cq", "evaluate", "ibm_runtime_local").read_text()
+        )
+        timed = record["runs"][0]["metrics"].items()
+        metrics.append({k: v for k, v in timed if not k.endswith("/seconds")})
+        files.append(_job_files(project))
+    assert files[0]["results"] > 0 and files[0]["submitted"] == files[0]["results"]
+    assert files[1] == files[0] and metrics[1] == metrics[0]
