@@ -97,64 +97,70 @@ class JobStore:
         atomic_write_bytes(self.root / f"{key}.npz", buffer.getvalue())
 
 
-def _update_value(digest: "hashlib._Hash", value: Any) -> None:
-    """Feed one instruction parameter, by what it is and not by object identity."""
+def _feed(digest: "hashlib._Hash", tag: str, data: bytes) -> None:
+    """One tagged, length-prefixed field: no two different streams of fields hash alike."""
+    digest.update(f"{tag}{len(data)}:".encode())
+    digest.update(data)
+
+
+def _feed_value(digest: "hashlib._Hash", value: Any) -> None:
+    """One instruction parameter, by what it is and not by object identity."""
     if isinstance(value, ParameterExpression):
         # Parameters print by name; their random UUIDs (what QPY stores) never enter the key.
-        digest.update(f"E{value}".encode())
+        _feed(digest, "E", str(value).encode())
     elif isinstance(value, QuantumCircuit):
-        _update_circuit(digest, value)
+        _feed_circuit(digest, value)
     elif isinstance(value, np.ndarray):
-        digest.update(f"A{value.dtype.str}{value.shape}".encode())
-        digest.update(np.ascontiguousarray(value).tobytes())
+        _feed(digest, "A", f"{value.dtype.str}{value.shape}".encode())
+        _feed(digest, "B", np.ascontiguousarray(value).tobytes())
     elif isinstance(value, (bool, int, np.integer)):
-        digest.update(f"I{int(value)}".encode())
+        _feed(digest, "I", str(int(value)).encode())
     elif isinstance(value, (float, np.floating)):
-        digest.update(f"F{float(value).hex()}".encode())
+        _feed(digest, "F", float(value).hex().encode())
     elif isinstance(value, (complex, np.complexfloating)):
-        digest.update(f"C{value.real.hex()},{value.imag.hex()}".encode())
+        _feed(digest, "C", f"{value.real.hex()},{value.imag.hex()}".encode())
     else:
-        digest.update(f"R{type(value).__name__}:{value!r}".encode())
+        _feed(digest, "R", f"{type(value).__name__}:{value!r}".encode())
 
 
-def _update_circuit(digest: "hashlib._Hash", circuit: QuantumCircuit) -> None:
-    """Feed a circuit's registers, parameter order and instructions (operands as indices)."""
+def _feed_circuit(digest: "hashlib._Hash", circuit: QuantumCircuit) -> None:
+    """A circuit's registers, parameter order and instructions (operands as indices)."""
     registers = [(r.name, r.size) for r in circuit.cregs]
     names = [p.name for p in circuit.parameters]  # the column order of a PUB's values
-    digest.update(f"Q{circuit.num_qubits}|{circuit.num_clbits}|{registers}|{names}|".encode())
-    _update_value(digest, circuit.global_phase)
+    _feed(digest, "Q", f"{circuit.num_qubits}|{circuit.num_clbits}|{registers}|{names}".encode())
+    _feed_value(digest, circuit.global_phase)
     for instruction in circuit.data:
         op = instruction.operation
         qubits = [circuit.find_bit(q).index for q in instruction.qubits]
         clbits = [circuit.find_bit(c).index for c in instruction.clbits]
         cls = type(op)
         ctrl = getattr(op, "ctrl_state", None)
-        digest.update(
-            f"O{cls.__module__}.{cls.__qualname__}:{op.name}:{ctrl}:{qubits}:{clbits}".encode()
-        )
+        head = f"{cls.__qualname__}:{op.name}:{ctrl}:{qubits}:{clbits}:{len(op.params)}"
+        _feed(digest, "O", head.encode())
         for value in op.params:
-            _update_value(digest, value)
+            _feed_value(digest, value)
         if cls in (Gate, Instruction) and op.definition is not None:
             # a to_gate()/to_instruction() block: only its body says what it does
-            _update_circuit(digest, op.definition)
+            _feed_circuit(digest, op.definition)
 
 
 def pubs_key(pubs: list[tuple[QuantumCircuit, np.ndarray]], shots: int, backend: str) -> str:
     """A job's identity on disk: the same PUBs, shots and backend give the same key in every
-    process and every Qiskit version that builds the same circuit.
+    process.
 
     The key hashes a canonical form of each logical circuit (instruction classes and names,
     qubit and clbit indices, parameters by NAME, floats exactly, arrays by bytes, blocks and
     custom gate bodies recursively) and its parameter values with their shape. It used to hash
-    the QPY dump, which holds every Parameter's random UUID and the Qiskit version: a rerun in a
-    new process never found its saved result and paid for the job again.
+    the QPY dump, which holds every Parameter's random UUID (and the Qiskit version): a rerun in
+    a new process never found its saved result and paid for the job again.
     """
-    digest = hashlib.sha256(f"{backend}:{shots}".encode())
+    digest = hashlib.sha256()
+    _feed(digest, "K", f"{backend}:{shots}".encode())
     for circuit, values in pubs:
-        _update_circuit(digest, circuit)
+        _feed_circuit(digest, circuit)
         array = np.ascontiguousarray(values, dtype=np.float64)
-        digest.update(f"V{array.shape}".encode())
-        digest.update(array.tobytes())
+        _feed(digest, "V", str(array.shape).encode())
+        _feed(digest, "B", array.tobytes())
     return digest.hexdigest()[:24]
 
 
