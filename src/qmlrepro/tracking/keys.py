@@ -23,7 +23,8 @@ def mlflow_key(name: str) -> str:
     that is still too long is cut; a changed key then ends in ``-`` and ``KEY_HASH_CHARS`` hex
     digits of the sha256 of the ORIGINAL name, so two names of one run that rewrite to the same
     text (``{0,1}`` and ``(0,1)``, or two long keys that differ past the cut) stay two keys.
-    Accepted keys stay as they are: existing runs keep their metric names.
+    Accepted keys stay as they are: existing runs keep their metric names. Read a value back
+    under the same function: ``client.get_metric_history(run_id, mlflow_key(name))``.
     """
     segments = _REFUSED.sub("_", name).split("/")
     cleaned = "/".join("_" if s in ("", ".", "..") else s for s in segments)
