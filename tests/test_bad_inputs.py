@@ -243,6 +243,11 @@ CASES = {
         ["job=cq", "backend=ibm_runtime_local", "backend.executor.max_retries=-1"],
         "backend.executor.max_retries=-1 must be >= 0",
     ),
+    "negative hardware lookup retry count": Case(
+        "evaluate.py",
+        ["job=cq", "backend=ibm_runtime_local", "backend.executor.lookup_retries=-2"],
+        "backend.executor.lookup_retries=-2 must be >= 0",
+    ),
     "unknown paper for a reproduce target": Case(
         "stage_targets.py", ["qgan"], "no job of paper 'qgan' in params.yaml"
     ),
