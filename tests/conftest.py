@@ -58,3 +58,20 @@ def prepare_offline_mnist(project: Path, monkeypatch: pytest.MonkeyPatch, size: 
     name = f"x{size}" if resize == "none" else f"x{size}_{resize}"
     variants = {name: VariantSpec(size, resize)}
     prepare_mnist(project / "data" / "mnist", variants, None, False, False, project / "raw")
+
+
+# The cheapest trained quantum job: a 4-qubit contextual k-HRNN at smoke size, one seed.
+CONTEXTUAL_SMOKE = [
+    "paper=contextual",
+    "model=contextual/quantum",
+    "profile=smoke",
+    "profile.seeds=[0]",
+    "dataset.tasks=[{n:4,k:2}]",
+]
+
+
+def prepare_contextual_smoke(root: Path) -> None:
+    """The sequence data :data:`CONTEXTUAL_SMOKE` trains on, under ``root``/data."""
+    from qmlrepro.data.sequence import SequenceTaskSpec, prepare_sequences
+
+    prepare_sequences(root / "data" / "sequence", [SequenceTaskSpec(4, 2, 8, 4, 4)], seed=7)

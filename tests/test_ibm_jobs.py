@@ -19,7 +19,7 @@ from qmlrepro.quantum.ibm_runtime import IBMRuntime, JobLookupError
 from qmlrepro.quantum.spec import make_spec
 from qmlrepro.report.results import metrics_path
 
-from .conftest import run_script
+from .conftest import CONTEXTUAL_SMOKE, prepare_contextual_smoke, run_script
 from .test_torch_executor import ring_circuit
 
 
@@ -303,14 +303,10 @@ def _job_files(project) -> dict[str, int]:
 def test_a_rerun_of_a_local_hardware_evaluation_in_a_new_process_submits_nothing(project):
     """evaluate.py job=contextual-quantum backend=ibm_runtime_local, twice: the second process
     finds every saved result (it used to submit each job again: twice the saved results)."""
-    from qmlrepro.data.sequence import SequenceTaskSpec, prepare_sequences
     from qmlrepro.stages import train
 
-    prepare_sequences(project / "data" / "sequence", [SequenceTaskSpec(4, 2, 8, 4, 4)], seed=7)
-    train([
-        "job=cq", "paper=contextual", "model=contextual/quantum", "profile=smoke",
-        "profile.seeds=[0]", "dataset.tasks=[{n:4,k:2}]",
-    ])  # fmt: skip
+    prepare_contextual_smoke(project)
+    train(["job=cq", *CONTEXTUAL_SMOKE])
     metrics, files = [], []
     for _ in range(2):
         proc = run_script("evaluate.py", "job=cq", "backend=ibm_runtime_local", cwd=project)
