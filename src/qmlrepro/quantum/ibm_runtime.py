@@ -1,9 +1,11 @@
 """IBM Quantum hardware through qiskit-ibm-runtime (SamplerV2 in Batch mode), resumable.
 
 Every submitted job's id is written to ``job_dir`` before waiting, and every finished result is
-saved beside it, so a crash loses nothing: a rerun loads saved results, fetches finished jobs by id
-instead of resubmitting, and resubmits failed ones with backoff. ``local=True`` runs the same code
-path in qiskit-ibm-runtime's local testing mode on a fake backend (no account needed).
+saved beside it under a key that is the same in every process (:func:`pubs_key`), so a crash loses
+nothing: a rerun loads saved results, fetches finished jobs by id instead of resubmitting (a
+lookup or wait that fails is retried, never answered with a new job), and resubmits with backoff
+only jobs the service reports as failed or cancelled. ``local=True`` runs the same code path in
+qiskit-ibm-runtime's local testing mode on a fake backend (no account needed).
 """
 
 import hashlib

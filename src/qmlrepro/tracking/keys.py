@@ -1,10 +1,10 @@
 """The one place a metric, param or tag name becomes a key MLflow accepts.
 
-MLflow (2.x and 3.x, ``mlflow/utils/validation.py``) takes keys of at most 250 characters made of
-ASCII letters and digits, ``_ - . /``, spaces and colons, that ``posixpath.normpath`` leaves
-unchanged (no empty, ``.`` or ``..`` path segment, no leading or trailing ``/``). Anything else
-fails the whole batch: hypernet's ``d1/choice/alphabet/{0,1}`` stopped every mnist37 run after its
-first depth. Keys are built from config values and task meanings we do not control, so
+MLflow (3.17, ``mlflow/utils/validation.py``) takes keys of at most 250 characters made of ASCII
+letters and digits, ``_ - . /``, spaces and colons, that ``posixpath.normpath`` leaves unchanged
+(no empty, ``.`` or ``..`` path segment, no leading or trailing ``/``). Anything else fails the
+whole batch: hypernet's ``d1/choice/alphabet/{0,1}`` stopped every mnist37 run after its first
+depth. Keys are built from config values and task meanings we do not control, so
 :func:`mlflow_key` rewrites what MLflow would refuse instead of failing.
 """
 
