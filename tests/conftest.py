@@ -147,3 +147,20 @@ def interrupt_at_checkpoint(
     if state is None:
         pytest.fail(f"{cmd} ended (rc={proc.returncode}) before step {min_step}: {stderr[-2000:]}")
     return state, proc.returncode, stderr
+
+
+# The cheapest trained quantum job: a 4-qubit contextual k-HRNN at smoke size, one seed.
+CONTEXTUAL_SMOKE = [
+    "paper=contextual",
+    "model=contextual/quantum",
+    "profile=smoke",
+    "profile.seeds=[0]",
+    "dataset.tasks=[{n:4,k:2}]",
+]
+
+
+def prepare_contextual_smoke(root: Path) -> None:
+    """The sequence data :data:`CONTEXTUAL_SMOKE` trains on, under ``root``/data."""
+    from qmlrepro.data.sequence import SequenceTaskSpec, prepare_sequences
+
+    prepare_sequences(root / "data" / "sequence", [SequenceTaskSpec(4, 2, 8, 4, 4)], seed=7)

@@ -16,20 +16,12 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from qmlrepro.data.gaussian import prepare_gaussian
-from qmlrepro.data.sequence import SequenceTaskSpec, prepare_sequences
 from qmlrepro.errors import QmlreproError
 from qmlrepro.stages import staged_checkpoint, train
 
-from .conftest import REPO
+from .conftest import CONTEXTUAL_SMOKE, REPO, prepare_contextual_smoke
 
 EXAMPLE = ["paper=example", "model=example/mlp", "profile=smoke"]
-CONTEXTUAL = [
-    "paper=contextual",
-    "model=contextual/quantum",
-    "profile=smoke",
-    "profile.seeds=[0]",
-    "dataset.tasks=[{n:4,k:2}]",
-]
 
 
 @dataclass
@@ -245,6 +237,11 @@ CASES = {
         ["job=cq", "backend=ibm_runtime_local", "backend.executor.max_retries=-1"],
         "backend.executor.max_retries=-1 must be >= 0",
     ),
+    "negative hardware lookup retry count": Case(
+        "evaluate.py",
+        ["job=cq", "backend=ibm_runtime_local", "backend.executor.lookup_retries=-2"],
+        "backend.executor.lookup_retries=-2 must be >= 0",
+    ),
     "unknown paper for a reproduce target": Case(
         "stage_targets.py", ["qgan"], "no job of paper 'qgan' in params.yaml"
     ),
@@ -270,9 +267,9 @@ def finished_project(tmp_path_factory):
         for name in ("QMLREPRO_DEBUG", "HYDRA_FULL_ERROR"):
             mp.delenv(name, raising=False)
         prepare_gaussian(root / "data" / "gaussian", 600, 400, seed=3)
-        prepare_sequences(root / "data" / "sequence", [SequenceTaskSpec(4, 2, 8, 4, 4)], seed=7)
+        prepare_contextual_smoke(root)
         train(["job=good", *EXAMPLE])
-        train(["job=cq", *CONTEXTUAL])
+        train(["job=cq", *CONTEXTUAL_SMOKE])
         (root / "params.yaml").write_text((REPO / "params.yaml").read_text())
         yield root, _snapshot(root)
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from mlflow.tracking import MlflowClient
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import Statevector
 
@@ -205,14 +206,19 @@ def test_depolarising_noise_spreads_the_samples():
         AerDepolarizing(0.6, 0.1, scale=2.0)
 
 
-def _cost_dir(project) -> None:
+COST_TASKS = {
+    "mnist01": (LogisticTask("mnist01", "v", (0, 1), 1, zero_value=-3.0), 16),
+    "gaussian": (GaussianMLPTask(), 2),
+    "mnist37": (LogisticTask("mnist37", "v", (3, 7), 7, alphabet_bits=2), 16),
+}
+
+
+def _cost_dir(project, names=("mnist01", "gaussian")) -> None:
     """Synthetic cost tables under the names the paper's tasks use."""
     out = project / "data" / "hypernet"
     entries = {}
-    for name, task, dim in (
-        ("mnist01", LogisticTask("mnist01", "v", (0, 1), 1, zero_value=-3.0), 16),
-        ("gaussian", GaussianMLPTask(), 2),
-    ):
+    for name in names:
+        task, dim = COST_TASKS[name]
         entries[name] = write_cost_table(out, task, _data(dim, n=40), 1e-6)
     write_manifest(out, entries, {"test": True})
 
@@ -247,3 +253,23 @@ def test_hypernet_train_resume_and_evaluate(project):
                 "paper.task=nope",
             ]
         )
+
+
+def test_mnist37_smoke_training_logs_its_alphabet_choices(project):
+    """The 3-vs-7 task's choice meanings ({0,1}, ...) are keys MLflow refuses as they are; the
+    smoke training used to stop after depth 1. Every depth now finishes and is in MLflow."""
+    from qmlrepro.stages import train
+    from qmlrepro.tracking.keys import mlflow_key
+
+    _cost_dir(project, ["mnist37"])
+    common = ["profile=smoke", "paper=hypernet", "profile.seeds=[0]", "paper.task=mnist37"]
+    record = json.loads(train(["job=h37", "model=hypernet/circuit", *common]).read_text())
+    (run,) = record["runs"]
+    alphabets = [k for k in run["metrics"] if "/choice/alphabet/" in k]
+    assert {k.split("/")[0] for k in alphabets} == {"d1", "d2"} and len(alphabets) == 8
+    assert sum(run["metrics"][k] for k in alphabets) == pytest.approx(2.0)
+    logged = MlflowClient().get_run(run["mlflow_run_id"])
+    assert logged.info.status == "FINISHED"
+    assert all(
+        logged.data.metrics[mlflow_key(f"final/{k}")] == run["metrics"][k] for k in alphabets
+    )

@@ -5,24 +5,15 @@ import uuid
 
 import yaml
 
-from qmlrepro.data.sequence import SequenceTaskSpec, prepare_sequences
-
-from .conftest import run_script
+from .conftest import CONTEXTUAL_SMOKE, prepare_contextual_smoke, run_script
 
 
 def test_a_fake_token_never_reaches_any_output_of_a_run(project):
     token = f"fake-token-{uuid.uuid4().hex}"
     instance = f"crn:v1:fake-instance-{uuid.uuid4().hex}"
     env = {"QISKIT_IBM_TOKEN": token, "QISKIT_IBM_INSTANCE": instance}
-    prepare_sequences(project / "data" / "sequence", [SequenceTaskSpec(4, 2, 8, 4, 4)], seed=7)
-    train = [
-        "job=contextual-quantum",
-        "paper=contextual",
-        "model=contextual/quantum",
-        "profile=smoke",
-        "profile.seeds=[0]",
-        "dataset.tasks=[{n:4,k:2}]",
-    ]
+    prepare_contextual_smoke(project)
+    train = ["job=contextual-quantum", *CONTEXTUAL_SMOKE]
     logs = []
     for script, args, expected_rc in (
         ("train.py", train, 0),

@@ -106,3 +106,30 @@ def test_slurm_launcher_config_composes_and_submits_an_array_job(tmp_path, monke
     with open(tmp_path / "sweep" / ".submitit" / "4242_1" / "4242_1_submitted.pkl", "rb") as f:
         submission = pickle.load(f)
     assert submission.args[0] == ["seed=1"]  # the job's overrides reach the task
+
+
+def test_grid_points_whose_readable_names_agree_get_distinct_stable_names():
+    """The readable part of a name cuts long overrides and drops signs; the hash tells apart."""
+    positive, negative = job_name(["paper.lr=0.1"]), job_name(["paper.lr=-0.1"])
+    assert positive != negative and positive.rsplit("_", 1)[0] == negative.rsplit("_", 1)[0]
+    long = ["model=example/mlp", f"paper.title={'t' * 300}"]
+    names = {job_name([*long[:1], long[1] + end]) for end in "ab"}
+    assert len(names) == 2 and all(len(n) <= 150 for n in names)
+    assert job_name(["seed=0", *long]) == job_name([*long, "seed=0", "torch_threads=1"])
+
+
+def test_two_long_named_sweep_points_write_two_train_files(project):
+    prepare_gaussian(project / "data" / "gaussian", 200, 100, seed=3)
+    title = "t" * 250  # the grid points differ only past the old 200-character cut
+    proc = run_script(
+        "sweep.py", "-m", "paper=example", "profile=smoke", "paper.steps=20", "seed=0",
+        f"paper.title={title}a,{title}b", "hydra.launcher.n_jobs=1", cwd=project,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    written = sorted((project / "results" / "metrics").glob("sweep_*/train.json"))
+    assert len(written) == 2
+    saved = [project / "results/checkpoints" / f.parent.name / "overrides.json" for f in written]
+    trained = [
+        o for f in saved for o in json.loads(f.read_text())["overrides"] if o.startswith("paper.t")
+    ]
+    assert sorted(trained) == [f"paper.title={title}a", f"paper.title={title}b"]

@@ -49,3 +49,38 @@ def test_concurrent_writers_on_a_fresh_sqlite_store_lose_nothing(tmp_path):
         history = client.get_metric_history(run.info.run_id, "loss")
         assert sorted(m.step for m in history) == list(range(30))
         assert all(abs(m.value - (worker + m.step / 100)) < 1e-12 for m in history)
+
+
+def test_every_key_reaches_mlflow_and_distinct_keys_stay_distinct(tmp_path):
+    """The keys hypernet's 3-vs-7 task emits (alphabet meanings with braces and commas) plus
+    every way a key can break MLflow's rules, logged for real as metrics, params and tags."""
+    from qmlrepro.papers.hypernet.bnn import LogisticTask
+    from qmlrepro.tracking.keys import MAX_KEY_LENGTH, mlflow_key
+    from qmlrepro.tracking.mlflow_run import tracked_run
+
+    task = LogisticTask("mnist37", "v", (3, 7), 7, alphabet_bits=2)
+    meanings = task.choices["alphabet"][1]
+    hypernet = [f"d{d}/choice/alphabet/{m}" for d in (1, 2) for m in meanings]
+    long = "x" * 300
+    awkward = [
+        "d1/choice/alphabet/(0,1)", "d1/choice/alphabet/[0,1]", f"{long}a", f"{long}b",
+        "a//b", "a/./b", "../up", "/lead", "trail/", "é", "",
+    ]  # fmt: skip
+    fine = ["final/d2/p_opt", "eval/aer_shots/acc", "paper.lr", "tag with space:1"]
+    names = hypernet + awkward + fine
+    keys = [mlflow_key(n) for n in names]
+    assert len(set(keys)) == len(names)
+    assert [mlflow_key(n) for n in fine] == fine  # accepted keys keep their names
+    assert all(len(k) <= MAX_KEY_LENGTH for k in keys)
+    assert keys[0].startswith("d1/choice/alphabet/_0_1_-")
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    with tracked_run(uri, "qmlrepro/keys", "keys", {}) as run:
+        run.log_metrics({n: i for i, n in enumerate(names)}, step=1)
+        run.log_params({n: str(i) for i, n in enumerate(names)})
+        run.set_tags({n: str(i) for i, n in enumerate(names)})
+    data = MlflowClient(tracking_uri=uri).get_run(run.run_id).data
+    expected = {k: i for i, k in enumerate(keys)}
+    assert data.metrics == expected
+    assert data.params == {k: str(i) for k, i in expected.items()}
+    assert {k: data.tags[k] for k in keys} == {k: str(i) for k, i in expected.items()}

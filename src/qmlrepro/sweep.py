@@ -5,6 +5,7 @@ The launcher (joblib locally, submitit on Slurm) only decides where a job runs; 
 MLflow tracking and metrics files as the DVC pipeline.
 """
 
+import hashlib
 import json
 import re
 import sys
@@ -23,6 +24,8 @@ from qmlrepro.errors import QmlreproError
 JOB_RECORD = "job.json"
 
 SWEEP_KEYS = ("launcher", "job")  # read by the sweep itself, not by the train stage
+JOB_PREFIX_LIMIT = 120  # readable part of a sweep job name (results/<kind>/<job>/ paths)
+JOB_HASH_CHARS = 12
 
 
 def _key(override: str) -> str:
@@ -30,11 +33,19 @@ def _key(override: str) -> str:
 
 
 def job_name(overrides: Sequence[str]) -> str:
-    """A readable, filesystem-safe job name from a job's overrides (sorted, so the same point
-    of a grid gets the same name, and its checkpoints, in every rerun)."""
+    """``sweep_<readable prefix>_<hash>``: one name per grid point, the same in every rerun.
+
+    The readable prefix alone does not identify a point: it is cut at ``JOB_PREFIX_LIMIT``
+    characters and maps distinct values to one text (``paper.lr=0.1`` and ``paper.lr=-0.1`` both
+    read ``paper.lr-0.1``), so two points shared checkpoints and one ``train.json``. The hash
+    (``JOB_HASH_CHARS`` hex digits of sha256) covers the full sorted override list, launcher keys
+    and ``torch_threads`` left out: they say where and how fast a job runs, not what it trains.
+    """
     kept = sorted(o for o in overrides if _key(o) not in (*SWEEP_KEYS, "torch_threads"))
     parts = [re.sub(r"[^A-Za-z0-9.]+", "-", o).strip("-") for o in kept]
-    return "sweep_" + ("_".join(parts) or "defaults")[:200]
+    prefix = ("_".join(parts) or "defaults")[:JOB_PREFIX_LIMIT].rstrip("-_.")
+    digest = hashlib.sha256(json.dumps(kept).encode()).hexdigest()[:JOB_HASH_CHARS]
+    return f"sweep_{prefix}_{digest}"
 
 
 def stage_overrides(overrides: Sequence[str], threads: int | None) -> list[str]:

@@ -1,9 +1,11 @@
 """IBM Quantum hardware through qiskit-ibm-runtime (SamplerV2 in Batch mode), resumable.
 
 Every submitted job's id is written to ``job_dir`` before waiting, and every finished result is
-saved beside it, so a crash loses nothing: a rerun loads saved results, fetches finished jobs by id
-instead of resubmitting, and resubmits failed ones with backoff. ``local=True`` runs the same code
-path in qiskit-ibm-runtime's local testing mode on a fake backend (no account needed).
+saved beside it under a key that is the same in every process (:func:`pubs_key`), so a crash loses
+nothing: a rerun loads saved results, fetches finished jobs by id instead of resubmitting (a
+lookup or wait that fails is retried, never answered with a new job), and resubmits with backoff
+only jobs the service reports as failed or cancelled. ``local=True`` runs the same code path in
+qiskit-ibm-runtime's local testing mode on a fake backend (no account needed).
 """
 
 import hashlib
@@ -12,9 +14,11 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from qiskit import QuantumCircuit, qpy
+from qiskit import QuantumCircuit
+from qiskit.circuit import Gate, Instruction, ParameterExpression
 
 from qmlrepro.data.artifacts import atomic_write_bytes
 from qmlrepro.errors import ConfigError, QmlreproError
@@ -94,17 +98,98 @@ class JobStore:
         atomic_write_bytes(self.root / f"{key}.npz", buffer.getvalue())
 
 
+def _feed(digest: "hashlib._Hash", tag: str, data: bytes) -> None:
+    """One tagged, length-prefixed field: no two different streams of fields hash alike."""
+    digest.update(f"{tag}{len(data)}:".encode())
+    digest.update(data)
+
+
+def _feed_value(digest: "hashlib._Hash", value: Any) -> None:
+    """One instruction parameter, by what it is and not by object identity."""
+    if isinstance(value, ParameterExpression):
+        # Parameters print by name; their random UUIDs (what QPY stores) never enter the key.
+        _feed(digest, "E", str(value).encode())
+    elif isinstance(value, QuantumCircuit):
+        _feed_circuit(digest, value)
+    elif isinstance(value, np.ndarray):
+        _feed(digest, "A", f"{value.dtype.str}{value.shape}".encode())
+        _feed(digest, "B", np.ascontiguousarray(value).tobytes())
+    elif isinstance(value, (bool, int, np.integer)):
+        _feed(digest, "I", str(int(value)).encode())
+    elif isinstance(value, (float, np.floating)):
+        _feed(digest, "F", float(value).hex().encode())
+    elif isinstance(value, (complex, np.complexfloating)):
+        _feed(digest, "C", f"{value.real.hex()},{value.imag.hex()}".encode())
+    else:
+        _feed(digest, "R", f"{type(value).__name__}:{value!r}".encode())
+
+
+def _feed_circuit(digest: "hashlib._Hash", circuit: QuantumCircuit) -> None:
+    """A circuit's registers, parameter order and instructions (operands as indices)."""
+    registers = [(r.name, r.size) for r in circuit.cregs]
+    names = [p.name for p in circuit.parameters]  # the column order of a PUB's values
+    _feed(digest, "Q", f"{circuit.num_qubits}|{circuit.num_clbits}|{registers}|{names}".encode())
+    _feed_value(digest, circuit.global_phase)
+    for instruction in circuit.data:
+        op = instruction.operation
+        qubits = [circuit.find_bit(q).index for q in instruction.qubits]
+        clbits = [circuit.find_bit(c).index for c in instruction.clbits]
+        cls = type(op)
+        ctrl = getattr(op, "ctrl_state", None)
+        head = f"{cls.__qualname__}:{op.name}:{ctrl}:{qubits}:{clbits}:{len(op.params)}"
+        _feed(digest, "O", head.encode())
+        for value in op.params:
+            _feed_value(digest, value)
+        if cls in (Gate, Instruction) and op.definition is not None:
+            # a to_gate()/to_instruction() block: only its body says what it does
+            _feed_circuit(digest, op.definition)
+
+
 def pubs_key(pubs: list[tuple[QuantumCircuit, np.ndarray]], shots: int, backend: str) -> str:
-    digest = hashlib.sha256(f"{backend}:{shots}".encode())
+    """A job's identity on disk: the same PUBs, shots and backend give the same key in every
+    process.
+
+    The key hashes a canonical form of each logical circuit (instruction classes and names,
+    qubit and clbit indices, parameters by NAME, floats exactly, arrays by bytes, blocks and
+    custom gate bodies recursively) and its parameter values with their shape. It used to hash
+    the QPY dump, which holds every Parameter's random UUID (and the Qiskit version): a rerun in
+    a new process never found its saved result and paid for the job again.
+    """
+    digest = hashlib.sha256()
+    _feed(digest, "K", f"{backend}:{shots}".encode())
     for circuit, values in pubs:
-        buffer = io.BytesIO()
-        qpy.dump(circuit, buffer)
-        digest.update(buffer.getvalue())
-        digest.update(np.ascontiguousarray(values, dtype=np.float64).tobytes())
+        _feed_circuit(digest, circuit)
+        array = np.ascontiguousarray(values, dtype=np.float64)
+        _feed(digest, "V", str(array.shape).encode())
+        _feed(digest, "B", array.tobytes())
     return digest.hexdigest()[:24]
 
 
+class JobLookupError(QmlreproError):
+    """A submitted job could not be looked up or waited on; it was not resubmitted."""
+
+
+FAILED_STATES = ("ERROR", "CANCELLED")  # what the service reports for a job that will not finish
+
+
+def _failure_errors() -> tuple[type[Exception], ...]:
+    """What ``RuntimeJobV2.result()`` raises when the service reports the job failed (a cancelled
+    job raises RuntimeInvalidStateError, which has other uses: its status decides)."""
+    from qiskit_ibm_runtime.exceptions import RuntimeJobFailureError, RuntimeJobMaxTimeoutError
+
+    return RuntimeJobFailureError, RuntimeJobMaxTimeoutError
+
+
 class IBMRuntime(SamplingExecutor):
+    """SamplerV2 jobs on an IBM device (or its fake backend with ``local=True``), resumable.
+
+    ``max_retries``: how often a job the service reports as failed or cancelled is resubmitted.
+    ``lookup_retries``: how often looking a job up, or waiting for its result, is retried after
+    an error that is not such a report (a network blip, a wait that timed out), with backoff
+    1, 2, 4, ... s (at most 60). Past that, :class:`JobLookupError` names the job; it is never
+    resubmitted for it, since it may have finished (and been paid for) on the device.
+    """
+
     def __init__(
         self,
         device: str,
@@ -116,13 +201,15 @@ class IBMRuntime(SamplingExecutor):
         instance: str | None = None,
         local: bool = False,
         max_retries: int = 3,
+        lookup_retries: int = 6,
     ) -> None:
         super().__init__(shots, seed)
         from qmlrepro.paths import resolve
 
-        if max_retries < 0:
-            raise ConfigError(f"backend.executor.max_retries={max_retries} must be >= 0")
-        self.local, self.max_retries = local, max_retries
+        for name, value in (("max_retries", max_retries), ("lookup_retries", lookup_retries)):
+            if value < 0:
+                raise ConfigError(f"backend.executor.{name}={value} must be >= 0")
+        self.local, self.max_retries, self.lookup_retries = local, max_retries, lookup_retries
         self.optimization_level = optimization_level
         self.service = None if local else connect(channel, instance)
         self.backend = fake_backend(device) if local else self.service.backend(device)
@@ -141,41 +228,79 @@ class IBMRuntime(SamplingExecutor):
         if saved is not None:
             return saved
         record = self.store.record(key) or {"attempts": []}
-        job = self._fetch(record)
+        job = self._fetch(key, record)
         for attempt in range(self.max_retries + 1):
             if job is None:
                 job = self._submit(pubs, key, record)
-            try:
-                result = job.result()
+            result, failure = self._patiently(key, job.job_id(), lambda j=job: self._outcome(j))
+            if failure is None:
                 break
-            except Exception as exc:  # a failed or cancelled job: resubmit with backoff
-                record["attempts"][-1]["error"] = f"{type(exc).__name__}: {exc}"[:500]
-                self.store.save_record(key, record)
-                if attempt == self.max_retries:
-                    raise QmlreproError(
-                        f"IBM job {job.job_id()} failed {attempt + 1} times "
-                        f"({type(exc).__name__}); "
-                        f"its record is in {self.store.root}"
-                    ) from exc
-                time.sleep(min(60, 2**attempt))
-                job = None
+            # the service reported the job failed or cancelled: resubmit with backoff
+            record["attempts"][-1]["error"] = f"{type(failure).__name__}: {failure}"[:500]
+            self.store.save_record(key, record)
+            if attempt == self.max_retries:
+                raise QmlreproError(
+                    f"IBM job {job.job_id()} failed {attempt + 1} times "
+                    f"({type(failure).__name__}); its record is in {self.store.root}"
+                ) from failure
+            time.sleep(min(60, 2**attempt))
+            job = None
         arrays = packed_bits(result, self.shots)
         self.store.save_result(key, arrays)
         record["status"] = "DONE"
         self.store.save_record(key, record)
         return arrays
 
-    def _fetch(self, record: dict):
-        """The last submitted job, if it can be retrieved and has not failed."""
+    def _fetch(self, key: str, record: dict):
+        """The last submitted job, looked up by id; None if there is none (local mode keeps no
+        jobs across processes) or the service reports it failed or cancelled."""
         if self.service is None or not record["attempts"]:
             return None
-        job_id = record["attempts"][-1]["job_id"]
-        try:
-            job = self.service.job(job_id)
-        except Exception:
+        attempt = record["attempts"][-1]
+
+        def lookup():
+            job = self.service.job(attempt["job_id"])
+            return job, str(job.status())
+
+        job, status = self._patiently(key, attempt["job_id"], lookup)
+        if any(s in status for s in FAILED_STATES):
+            attempt.setdefault("error", f"the service reports {status}")
+            self.store.save_record(key, record)
             return None
-        status = str(job.status())
-        return None if any(s in status for s in ("ERROR", "CANCELLED")) else job
+        return job
+
+    def _outcome(self, job) -> tuple[Any, Exception | None]:
+        """``(result, None)``, or ``(None, error)`` when the service reports the job failed or
+        cancelled; any other error (the job may still be running or done) is raised."""
+        try:
+            return job.result(), None
+        except _failure_errors() as exc:
+            return None, exc
+        except Exception as exc:
+            try:
+                status = str(job.status())
+            except Exception:
+                raise exc from None
+            if any(s in status for s in FAILED_STATES):
+                return None, exc
+            raise
+
+    def _patiently(self, key: str, job_id: str, action):
+        """``action()``, retried with backoff ``lookup_retries`` times on any error."""
+        for lookup in range(self.lookup_retries + 1):
+            try:
+                return action()
+            except Exception as exc:
+                error = exc
+            if lookup < self.lookup_retries:
+                time.sleep(min(60, 2**lookup))
+        detail = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+        raise JobLookupError(
+            f"IBM job {job_id} could not be looked up or waited on {self.lookup_retries + 1} "
+            f"times ({type(error).__name__}: {detail}); it was NOT resubmitted: rerun later to "
+            f"fetch its result (if the job is gone for good, delete "
+            f"{self.store.root / f'{key}.json'} to resubmit)"
+        ) from error
 
     def _submit(self, pubs, key: str, record: dict):
         from qiskit_ibm_runtime import Batch, SamplerV2

@@ -17,6 +17,7 @@ from typing import Any
 
 from qmlrepro.errors import TrackingError
 from qmlrepro.paths import project_root, resolve
+from qmlrepro.tracking.keys import mlflow_key
 
 PARAM_VALUE_LIMIT = 6000
 PARAMS_PER_BATCH = 100
@@ -65,27 +66,32 @@ class TrackedRun:
         self.run_id = run_id
 
     def log_params(self, params: Mapping[str, str]) -> None:
+        """Log the params this run does not have yet, under their :func:`mlflow_key` names."""
         from mlflow.entities import Param
 
         existing = self._client.get_run(self.run_id).data.params
-        fresh = [Param(k, v) for k, v in params.items() if k not in existing]
+        keyed = {mlflow_key(k): v for k, v in params.items()}
+        fresh = [Param(k, v) for k, v in keyed.items() if k not in existing]
         for start in range(0, len(fresh), PARAMS_PER_BATCH):
             self._client.log_batch(self.run_id, params=fresh[start : start + PARAMS_PER_BATCH])
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Log one value per metric at ``step`` (0 if None), under :func:`mlflow_key` names."""
         import time
 
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        batch = [Metric(k, float(v), now, step or 0) for k, v in metrics.items()]
+        batch = [Metric(mlflow_key(k), float(v), now, step or 0) for k, v in metrics.items()]
         if batch:
             self._client.log_batch(self.run_id, metrics=batch)
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
+        """Set tags (values as text) under :func:`mlflow_key` names."""
         from mlflow.entities import RunTag
 
-        self._client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+        batch = [RunTag(mlflow_key(k), str(v)) for k, v in tags.items()]
+        self._client.log_batch(self.run_id, tags=batch)
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         self._client.log_artifact(self.run_id, str(path), artifact_path)
