@@ -91,7 +91,7 @@ def validate(cfg: DictConfig) -> None:
     """Build the schema objects once, which runs their range checks."""
     try:
         OmegaConf.to_object(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "choices"]))
-        check_run_options(cfg.get("seed"), cfg.get("torch_threads"))
+        check_run_options(cfg.get("seed"), cfg.get("torch_threads"), cfg.get("job"))
     except QmlreproError:
         raise
     except OmegaConfBaseException as exc:

@@ -23,4 +23,28 @@ class ExampleConfig(PaperConfig):
             raise ConfigError(f"paper.lr={self.lr} must be > 0")
 
 
+@dataclass
+class LogisticModel:
+    """``conf/model/example/logistic.yaml``."""
+
+    _target_: str = "qmlrepro.papers.example.models.LogisticRegression"
+    in_features: int = 2
+
+    def __post_init__(self) -> None:
+        require_positive("model.in_features", self.in_features, allow_none=False)
+
+
+@dataclass
+class MlpModel(LogisticModel):
+    """``conf/model/example/mlp.yaml``."""
+
+    _target_: str = "qmlrepro.papers.example.models.MLP"
+    hidden: int = 8
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require_positive("model.hidden", self.hidden, allow_none=False)
+
+
 SCHEMAS = {"example_schema": ExampleConfig}
+MODEL_SCHEMAS = {"logistic_schema": LogisticModel, "mlp_schema": MlpModel}
