@@ -4,7 +4,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from qmlrepro.errors import QmlreproError
+from qmlrepro.errors import QmlreproError, output_error
 
 SECRET_ENV = ("QISKIT_IBM_TOKEN", "QISKIT_IBM_INSTANCE")
 
@@ -26,6 +26,17 @@ def user_error(exc: BaseException) -> QmlreproError | None:
     return None
 
 
+def storage_error(exc: BaseException) -> QmlreproError | None:
+    """One line for an OS error on a named file (a full disk, a read-only mount) raised by a
+    writer outside :mod:`qmlrepro.data.artifacts` (MLflow's artifact copy, a library's cache)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and (mapped := output_error(seen, action="use")) is not None:
+            return mapped
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def redact(text: str) -> str:
     """``text`` without the IBM token or instance, should a library have echoed them."""
     for name in SECRET_ENV:
@@ -41,7 +52,7 @@ def run_cli(main: Callable[[Sequence[str]], object], argv: Sequence[str] | None 
     try:
         main(args)
     except Exception as exc:
-        cause = user_error(exc)
+        cause = user_error(exc) or storage_error(exc)
         if cause is None or debug_enabled():
             raise
         print(redact(f"error: {cause}"), file=sys.stderr)

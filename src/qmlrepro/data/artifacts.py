@@ -6,8 +6,10 @@ whose hash no longer matches (a truncated copy, a hand edit, a stale cache).
 """
 
 import hashlib
+import io
 import json
 import os
+import pickle
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,7 +17,7 @@ from typing import Any
 
 import torch
 
-from qmlrepro.errors import DataError
+from qmlrepro.errors import DataError, output_error
 
 MANIFEST = "manifest.json"
 
@@ -29,28 +31,30 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temporary file and rename, so an interrupted write never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    """Write via a temporary file and rename, so an interrupted write never leaves half a file;
+    a full disk, a read-only or unwritable folder becomes one :class:`OutputError` line."""
+    tmp: str | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        mapped = output_error(exc, path) if isinstance(exc, OSError) else None
+        if mapped is not None:
+            raise mapped from exc
         raise
 
 
 def atomic_torch_save(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """``torch.save`` through :func:`atomic_write_bytes` (torch reports a failed write to a path as
+    a bare RuntimeError; serialising in memory first keeps the OS error and its errno)."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def write_json(path: Path, payload: Mapping[str, Any]) -> None:
@@ -73,7 +77,9 @@ def save_tensors(
     }
 
 
-def write_manifest(out_dir: Path, entries: Mapping[str, Any], provenance: Mapping[str, Any]) -> None:
+def write_manifest(
+    out_dir: Path, entries: Mapping[str, Any], provenance: Mapping[str, Any]
+) -> None:
     write_json(out_dir / MANIFEST, {"bundles": dict(entries), "provenance": dict(provenance)})
 
 
@@ -85,9 +91,30 @@ def read_manifest(out_dir: Path) -> dict[str, Any]:
             "e.g. `dvc repro` or `make smoke`"
         )
     try:
-        return json.loads(path.read_text())
+        manifest = json.loads(path.read_text())
     except ValueError as exc:
         raise DataError(f"{path} is not valid JSON ({exc}); rerun its prepare stage") from exc
+    check_manifest(path, manifest)
+    return manifest
+
+
+def check_manifest(path: Path, manifest: Any) -> None:
+    """The shape :func:`write_manifest` writes: each bundle a plain file name beside the manifest
+    (never a path out of its folder) with a SHA-256."""
+    bundles = manifest.get("bundles") if isinstance(manifest, dict) else None
+    if not isinstance(bundles, dict):
+        raise DataError(
+            f"{path} has no 'bundles' table (not a prepared-data manifest); rerun its prepare stage"
+        )
+    for name, entry in bundles.items():
+        file = entry.get("file") if isinstance(entry, dict) else None
+        if not isinstance(file, str) or Path(file).name != file or file in ("", ".", ".."):
+            raise DataError(
+                f"{path}: bundle '{name}' names no file beside the manifest ({file!r}); rerun its "
+                "prepare stage"
+            )
+        if not isinstance(entry.get("sha256"), str):
+            raise DataError(f"{path}: bundle '{name}' has no sha256; rerun its prepare stage")
 
 
 def load_tensors(out_dir: Path, name: str, verify: bool = True) -> dict[str, torch.Tensor]:
@@ -101,5 +128,17 @@ def load_tensors(out_dir: Path, name: str, verify: bool = True) -> dict[str, tor
     if not path.is_file():
         raise DataError(f"{path} is listed in the manifest but missing; rerun its prepare stage")
     if verify and sha256_file(path) != entry["sha256"]:
-        raise DataError(f"{path} fails its SHA-256 check (corrupt or modified); rerun its prepare stage")
-    return torch.load(path, map_location="cpu", weights_only=True)
+        raise DataError(
+            f"{path} fails its SHA-256 check (corrupt or modified); rerun its prepare stage"
+        )
+    try:
+        bundle = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+        raise DataError(
+            f"{path} is unreadable ({type(exc).__name__}); rerun its prepare stage"
+        ) from exc
+    if not isinstance(bundle, dict) or not all(
+        isinstance(v, torch.Tensor) for v in bundle.values()
+    ):
+        raise DataError(f"{path} does not hold named tensors; rerun its prepare stage")
+    return bundle
