@@ -13,6 +13,7 @@ from qmlrepro.config.schema import check_run_options
 from qmlrepro.config.store import register_schemas
 from qmlrepro.errors import ConfigError, QmlreproError
 from qmlrepro.paths import project_root
+from qmlrepro.tracking.probe import require_reachable
 
 
 def config_dir() -> Path:
@@ -24,7 +25,12 @@ def config_dir() -> Path:
 
 
 def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    """The message's first line, with the next one when the first only introduces it (Hydra's
+    "In 'paper/qssl': ConfigKeyError raised while composing config:")."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    return f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
 
 
 def group_options(group: str) -> list[str]:
@@ -92,6 +98,8 @@ def validate(cfg: DictConfig) -> None:
     try:
         OmegaConf.to_object(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "choices"]))
         check_run_options(cfg.get("seed"), cfg.get("torch_threads"), cfg.get("job"))
+        if cfg.get("job"):  # a train or evaluate stage: it will open MLflow runs
+            require_reachable(cfg.tracking.uri)
     except QmlreproError:
         raise
     except OmegaConfBaseException as exc:
