@@ -132,6 +132,19 @@ def _escape_bundle_folder(manifest: dict) -> None:
         entry["file"] = f"../gaussian/{entry['file']}"
 
 
+def _metrics_without_numbers(root: Path, _mp) -> None:
+    """A finished-looking job whose train.json holds a metric that is not a number."""
+    good = json.loads((root / "results" / "metrics" / "good" / "train.json").read_text())
+    good["job"] = "norecord"
+    good["runs"][0]["metrics"]["test_accuracy"] = "high"
+    bad = root / "results" / "metrics" / "norecord" / "train.json"
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    bad.write_text(json.dumps(good))
+    saved = root / "results" / "checkpoints" / "norecord" / "overrides.json"
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps({"overrides": ["job=norecord", *EXAMPLE]}))
+
+
 def _disk_full_for(prefix: str, error: int | None = None) -> Callable[[Path, object], None]:
     """Setup: temporary files named ``.<prefix>*`` (the atomic writers' own) go to /dev/full, so
     writing them fails with the kernel's real ENOSPC; or, given ``error``, creating them raises
@@ -378,6 +391,35 @@ CASES = {
         ["job=good", "backend=torch"],
         "metrics/good/eval-torch.json: its file system is read-only",
         setup=_disk_full_for("eval-torch.json", errno.EROFS),
+    ),
+    "model option the paper's settings contradict": Case(
+        "train.py",
+        ["job=x", "paper=hqvit", "model=hqvit/vit", "profile=smoke", "model.heads=3"],
+        "model.heads=3 does not divide paper.model_dim=32",
+    ),
+    "model input width the data does not have": Case(
+        "train.py",
+        ["job=x", *EXAMPLE, "model.in_features=3"],
+        "model.in_features=3: the example's Gaussian mixture has 2 features",
+    ),
+    "thread count beyond any machine": Case(
+        "train.py", ["job=x", *EXAMPLE, "torch_threads=100000"], "torch_threads=100000 is more than"
+    ),
+    "group option through '..'": Case(
+        "evaluate.py",
+        ["job=good", "backend=aer_noise/../torch"],
+        "unknown option backend=aer_noise/../torch; choose one of",
+    ),
+    "evaluate job name leaving results": Case(
+        "evaluate.py",
+        ["job=../checkpoints/good", "backend=torch"],
+        "job=../checkpoints/good is not a valid job name",
+    ),
+    "train metrics with a malformed run record": Case(
+        "evaluate.py",
+        ["job=norecord", "backend=torch"],
+        "run record of seed 0: metrics must map names to numbers",
+        setup=_metrics_without_numbers,
     ),
     "unreachable tracking server": Case(
         "train.py",

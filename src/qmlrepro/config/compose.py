@@ -9,7 +9,7 @@ from hydra.errors import ConfigCompositionException, MissingConfigException, Ove
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from qmlrepro.config.schema import check_run_options
+from qmlrepro.config.schema import PaperConfig, check_run_options
 from qmlrepro.config.store import register_schemas
 from qmlrepro.errors import ConfigError, QmlreproError
 from qmlrepro.paths import project_root
@@ -85,6 +85,10 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "config") -
     except (ConfigCompositionException, MissingConfigException, OverrideParseException) as exc:
         raise ConfigError(describe_config_error(exc, overrides)) from exc
     choices = dict(cfg.hydra.runtime.choices)
+    for group, option in choices.items():  # Hydra follows `backend=aer_noise/../torch` as a path
+        if option is not None and ".." in str(option).split("/"):
+            options = ", ".join(group_options(group)) or "none"
+            raise ConfigError(f"unknown option {group}={option}; choose one of: {options}")
     with_choices = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
     OmegaConf.set_struct(with_choices, False)
     with_choices.choices = {k: v for k, v in choices.items() if not k.startswith("hydra")}
@@ -96,7 +100,9 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "config") -
 def validate(cfg: DictConfig) -> None:
     """Build the schema objects once, which runs their range checks."""
     try:
-        OmegaConf.to_object(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "choices"]))
+        built = OmegaConf.to_object(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "choices"]))
+        if isinstance(built.get("paper"), PaperConfig) and built.get("model") is not None:
+            built["paper"].check_model(built["model"])
         check_run_options(cfg.get("seed"), cfg.get("torch_threads"), cfg.get("job"))
         if cfg.get("job"):  # a train or evaluate stage: it will open MLflow runs
             require_reachable(cfg.tracking.uri)

@@ -19,6 +19,9 @@ DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("float32", "float64")
 # numpy's legacy seeding (np.random.seed, which seed_everything calls) and Aer accept 32 bits.
 MAX_SEED = 2**32 - 1
+# A sanity bound, not a core count: a profile may oversubscribe a small machine, but 100,000
+# threads exhausted memory inside MLflow's import (measured) instead of failing as a config error.
+MAX_THREADS = 1024
 # A job name is a folder under results/checkpoints and results/metrics and part of MLflow run names:
 # no path separators, leading dots or '..' (so `../x` cannot leave results/), and at most 240
 # characters: below the 255-byte file-name limit, above sweep.job_name's 206.
@@ -217,6 +220,10 @@ class PaperConfig:
     id: str = MISSING
     title: str = ""
 
+    def check_model(self, model: Any) -> None:
+        """Checks that need this paper's settings and the chosen model's schema object together
+        (a ViT's heads must divide the paper's model width); none by default."""
+
 
 @dataclass
 class RunConfig:
@@ -246,4 +253,9 @@ def check_run_options(seed: int | None, torch_threads: int | None, job: str | No
         raise ConfigError(f"seed={seed} must be a non-negative integer")
     require_seed("seed", seed)
     require_positive("torch_threads", torch_threads)
+    if torch_threads is not None and torch_threads > MAX_THREADS:
+        raise ConfigError(
+            f"torch_threads={torch_threads} is more than {MAX_THREADS} (each thread reserves "
+            "memory); use at most the machine's cores, or null for torch's default"
+        )
     require_job_name(job)

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from qmlrepro.config.schema import PaperConfig, require_positive
 from qmlrepro.errors import ConfigError
 
+GAUSSIAN_FEATURES = 2  # qmlrepro.data.gaussian draws 2-D points
+
 
 @dataclass
 class ExampleConfig(PaperConfig):
@@ -31,7 +33,11 @@ class LogisticModel:
     in_features: int = 2
 
     def __post_init__(self) -> None:
-        require_positive("model.in_features", self.in_features, allow_none=False)
+        if self.in_features != GAUSSIAN_FEATURES:
+            raise ConfigError(
+                f"model.in_features={self.in_features}: the example's Gaussian mixture has "
+                f"{GAUSSIAN_FEATURES} features; leave model.in_features={GAUSSIAN_FEATURES}"
+            )
 
 
 @dataclass

@@ -61,6 +61,14 @@ class HqvitConfig(PaperConfig):
             require_positive(f"paper.evaluation.{name}.images", setting.images, allow_none=False)
             require_positive_list(f"paper.evaluation.{name}.shots", setting.shots)
 
+    def check_model(self, model: Any) -> None:
+        heads = getattr(model, "heads", None)
+        if heads and self.model_dim % heads:
+            raise ConfigError(
+                f"model.heads={heads} does not divide paper.model_dim={self.model_dim}; "
+                "choose heads among its divisors"
+            )
+
 
 @dataclass
 class AttentionModel:
