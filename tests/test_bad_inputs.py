@@ -145,6 +145,12 @@ def _metrics_without_numbers(root: Path, _mp) -> None:
     saved.write_text(json.dumps({"overrides": ["job=norecord", *EXAMPLE]}))
 
 
+def _job_record(root: Path, job: str, text: str) -> None:
+    saved = root / "results" / "checkpoints" / job / "overrides.json"
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(text)
+
+
 def _disk_full_for(prefix: str, error: int | None = None) -> Callable[[Path, object], None]:
     """Setup: temporary files named ``.<prefix>*`` (the atomic writers' own) go to /dev/full, so
     writing them fails with the kernel's real ENOSPC; or, given ``error``, creating them raises
@@ -420,6 +426,18 @@ CASES = {
         ["job=norecord", "backend=torch"],
         "run record of seed 0: metrics must map names to numbers",
         setup=_metrics_without_numbers,
+    ),
+    "job record that is not JSON": Case(
+        "evaluate.py",
+        ["job=halfsaved", "backend=torch"],
+        "overrides.json is not valid JSON",
+        setup=lambda r, mp: _job_record(r, "halfsaved", '{"overrides": ["job=halfsaved"'),
+    ),
+    "job record without its overrides": Case(
+        "evaluate.py",
+        ["job=nooverrides", "backend=torch"],
+        "overrides.json has no 'overrides' (list); rerun its train stage",
+        setup=lambda r, mp: _job_record(r, "nooverrides", '{"overrides": "job=nooverrides"}'),
     ),
     "unreachable tracking server": Case(
         "train.py",

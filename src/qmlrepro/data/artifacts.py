@@ -90,12 +90,26 @@ def read_manifest(out_dir: Path) -> dict[str, Any]:
             f"no prepared data at {out_dir} (missing {MANIFEST}); run its prepare stage first, "
             "e.g. `dvc repro` or `make smoke`"
         )
-    try:
-        manifest = json.loads(path.read_text())
-    except ValueError as exc:
-        raise DataError(f"{path} is not valid JSON ({exc}); rerun its prepare stage") from exc
+    manifest = read_json(path, fix="rerun its prepare stage")
     check_manifest(path, manifest)
     return manifest
+
+
+def read_json(
+    path: Path, fields: Mapping[str, type] | None = None, fix: str = "rerun the stage that wrote it"
+) -> dict[str, Any]:
+    """A JSON object this pipeline wrote, with ``fields`` (name -> type) present; anything else
+    (half a file, a hand edit, another tool's file) is one :class:`DataError` line with ``fix``."""
+    try:
+        payload = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path} is not valid JSON ({exc}); {fix}") from exc
+    if not isinstance(payload, dict):
+        raise DataError(f"{path} holds a JSON {type(payload).__name__}, not an object; {fix}")
+    for name, kind in (fields or {}).items():
+        if not isinstance(payload.get(name), kind):
+            raise DataError(f"{path} has no '{name}' ({kind.__name__}); {fix}")
+    return payload
 
 
 def check_manifest(path: Path, manifest: Any) -> None:
