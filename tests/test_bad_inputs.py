@@ -439,6 +439,11 @@ CASES = {
         "overrides.json has no 'overrides' (list); rerun its train stage",
         setup=lambda r, mp: _job_record(r, "nooverrides", '{"overrides": "job=nooverrides"}'),
     ),
+    "prepared-data folder that cannot exist": Case(
+        "prepare_gaussian.py",
+        ["dataset.processed_dir=/proc/qmlrepro-bad-input"],
+        "cannot create /proc/qmlrepro-bad-input: no folder can be created there",
+    ),
     "unreachable tracking server": Case(
         "train.py",
         ["job=x", *EXAMPLE],

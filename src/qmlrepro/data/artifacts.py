@@ -5,6 +5,7 @@ SHA-256, shapes and provenance; loaders read back through :func:`load_tensors`, 
 whose hash no longer matches (a truncated copy, a hand edit, a stale cache).
 """
 
+import errno
 import hashlib
 import io
 import json
@@ -17,7 +18,7 @@ from typing import Any
 
 import torch
 
-from qmlrepro.errors import DataError, output_error
+from qmlrepro.errors import DataError, OutputError, output_error
 
 MANIFEST = "manifest.json"
 
@@ -30,12 +31,29 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def make_dir(path: Path) -> Path:
+    """``mkdir -p``; a folder that cannot be created is one :class:`OutputError` line."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:  # /proc, a vanished mount: nothing can be created there
+            raise OutputError(
+                f"cannot create {path}: no folder can be created there ({exc.strerror}); choose "
+                "another path"
+            ) from exc
+        mapped = output_error(exc, path, "create")
+        if mapped is not None:
+            raise mapped from exc
+        raise
+    return path
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write via a temporary file and rename, so an interrupted write never leaves half a file;
     a full disk, a read-only or unwritable folder becomes one :class:`OutputError` line."""
     tmp: str | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dir(path.parent)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

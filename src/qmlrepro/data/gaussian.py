@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import TensorDataset
 
-from qmlrepro.data.artifacts import load_tensors, save_tensors, write_manifest
+from qmlrepro.data.artifacts import load_tensors, make_dir, save_tensors, write_manifest
 
 CLASS0_MEAN = (-1.0, -2.0)
 CLASS1_MEANS = ((-2.0, 1.0), (1.0, 1.0), (2.0, -2.0))
@@ -35,7 +35,7 @@ def sample_gaussian_mixture(n: int, generator: torch.Generator) -> GaussianSplit
 
 def prepare_gaussian(out_dir: Path, n_train: int, n_test: int, seed: int) -> dict:
     """Write train and test draws (independent streams of one seed) with a manifest."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(out_dir)
     entries = {}
     for offset, (split, n) in enumerate((("train", n_train), ("test", n_test))):
         gen = torch.Generator().manual_seed(seed * 1000 + offset)

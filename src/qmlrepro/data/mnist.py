@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import TensorDataset
 
-from qmlrepro.data.artifacts import load_tensors, save_tensors, write_manifest
+from qmlrepro.data.artifacts import load_tensors, make_dir, save_tensors, write_manifest
 from qmlrepro.errors import DataError
 
 DATA_ROOT_ENV = "QMLREPRO_DATA_ROOT"
@@ -196,7 +196,7 @@ def prepare_mnist(
     raw = load_raw(resolved, may_download)
     if verify_checksums and may_download:
         verify_raw_md5(resolved)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(out_dir)
     entries = {}
     for name, spec in variants.items():
         tensors: dict[str, torch.Tensor] = {}
