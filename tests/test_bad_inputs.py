@@ -444,6 +444,11 @@ CASES = {
         ["dataset.processed_dir=/proc/qmlrepro-bad-input"],
         "cannot create /proc/qmlrepro-bad-input: no folder can be created there",
     ),
+    "job limited to an unknown profile": Case(
+        "train.py",
+        ["job=x", *EXAMPLE, "run_in_profiles=[papr]"],
+        "run_in_profiles names unknown profile(s) papr; choose among default, paper, smoke",
+    ),
     "unreachable tracking server": Case(
         "train.py",
         ["job=x", *EXAMPLE],

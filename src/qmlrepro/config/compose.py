@@ -104,6 +104,12 @@ def validate(cfg: DictConfig) -> None:
         if isinstance(built.get("paper"), PaperConfig) and built.get("model") is not None:
             built["paper"].check_model(built["model"])
         check_run_options(cfg.get("seed"), cfg.get("torch_threads"), cfg.get("job"))
+        unknown = sorted(set(cfg.get("run_in_profiles") or ()) - set(group_options("profile")))
+        if unknown:  # the job would be skipped in every profile, silently
+            raise ConfigError(
+                f"run_in_profiles names unknown profile(s) {', '.join(unknown)}; choose among "
+                f"{', '.join(group_options('profile'))}"
+            )
         if cfg.get("job"):  # a train or evaluate stage: it will open MLflow runs
             require_reachable(cfg.tracking.uri)
     except QmlreproError:
