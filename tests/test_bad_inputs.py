@@ -151,6 +151,11 @@ def _job_record(root: Path, job: str, text: str) -> None:
     saved.write_text(text)
 
 
+def _file_at(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("not a folder")
+
+
 def _disk_full_for(prefix: str, error: int | None = None) -> Callable[[Path, object], None]:
     """Setup: temporary files named ``.<prefix>*`` (the atomic writers' own) go to /dev/full, so
     writing them fails with the kernel's real ENOSPC; or, given ``error``, creating them raises
@@ -448,6 +453,12 @@ CASES = {
         "train.py",
         ["job=x", *EXAMPLE, "run_in_profiles=[papr]"],
         "run_in_profiles names unknown profile(s) papr; choose among default, paper, smoke",
+    ),
+    "file in the way of a job's checkpoint folder": Case(
+        "train.py",
+        ["job=blocked", *EXAMPLE],
+        "checkpoints/blocked: a file of that name is in the way of a folder",
+        setup=lambda r, mp: _file_at(r / "results" / "checkpoints" / "blocked"),
     ),
     "unreachable tracking server": Case(
         "train.py",

@@ -39,6 +39,7 @@ _STORAGE_FIXES = {
     errno.ENAMETOOLONG: "the name is too long for the file system; use a shorter job name or path",
     errno.ENOTDIR: "a parent of it is a file, not a folder; move that file or choose another path",
     errno.EISDIR: "it is a folder; move the folder away or choose another path",
+    errno.EEXIST: "a file of that name is in the way of a folder; move it or choose another path",
 }
 
 
