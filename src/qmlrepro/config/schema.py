@@ -151,16 +151,16 @@ class BackendConfig:
                 require_credentials()
 
 
-# The range of every numeric option an executor constructor takes (qmlrepro.quantum), by name.
+# The type and range of every numeric option an executor constructor takes (qmlrepro.quantum).
 EXECUTOR_NUMBERS = {
-    "shots": require_positive,
-    "seed": require_seed,
-    "optimization_level": lambda name, v: require_range(name, v, 0, 3),
-    "max_retries": require_non_negative,
-    "density_matrix_qubits": require_non_negative,
-    "one_qubit": require_probability,
-    "two_qubit": require_probability,
-    "scale": require_non_negative,
+    "shots": (int, require_positive),
+    "seed": (int, require_seed),
+    "optimization_level": (int, lambda name, v: require_range(name, v, 0, 3)),
+    "max_retries": (int, require_non_negative),
+    "density_matrix_qubits": (int, require_non_negative),
+    "one_qubit": (float, require_probability),
+    "two_qubit": (float, require_probability),
+    "scale": (float, require_non_negative),
 }
 
 
@@ -184,9 +184,12 @@ def check_executor_options(executor: dict) -> None:
             needed = "required" if default is inspect.Parameter.empty else f"default {default}"
             raise ConfigError(f"{name}=null is not allowed ({needed}); give it a value")
         if key in EXECUTOR_NUMBERS and value is not None:
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(f"{name}={value} must be a number")
-            EXECUTOR_NUMBERS[key](name, value)
+            kind, check = EXECUTOR_NUMBERS[key]
+            if isinstance(value, bool) or not isinstance(value, (int, kind)):
+                raise ConfigError(
+                    f"{name}={value} must be {'an integer' if kind is int else 'a number'}"
+                )
+            check(name, value)
     if executor.get("channel") is not None:
         require_choice("backend.executor.channel", executor["channel"], IBM_CHANNELS)
     scale = executor.get("scale", 1.0)
