@@ -408,6 +408,11 @@ CASES = {
         ["job=x", "paper=hqvit", "model=hqvit/vit", "profile=smoke", "model.heads=3"],
         "model.heads=3 does not divide paper.model_dim=32",
     ),
+    "noise sweep the backend's rates cannot take": Case(
+        "train.py",
+        ["job=x", "paper=hypernet", "backend=aer_depolarizing", "paper.noise_scales=[1,300]"],
+        "is a depolarising probability of 1.125 > 1",
+    ),
     "model input width the data does not have": Case(
         "train.py",
         ["job=x", *EXAMPLE, "model.in_features=3"],

@@ -9,7 +9,7 @@ from hydra.errors import ConfigCompositionException, MissingConfigException, Ove
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from qmlrepro.config.schema import PaperConfig, check_run_options
+from qmlrepro.config.schema import BackendConfig, PaperConfig, check_run_options
 from qmlrepro.config.store import register_schemas
 from qmlrepro.errors import ConfigError, QmlreproError
 from qmlrepro.paths import project_root
@@ -101,8 +101,11 @@ def validate(cfg: DictConfig) -> None:
     """Build the schema objects once, which runs their range checks."""
     try:
         built = OmegaConf.to_object(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "choices"]))
-        if isinstance(built.get("paper"), PaperConfig) and built.get("model") is not None:
-            built["paper"].check_model(built["model"])
+        if isinstance(built.get("paper"), PaperConfig):
+            if built.get("model") is not None:
+                built["paper"].check_model(built["model"])
+            if isinstance(built.get("backend"), BackendConfig):
+                built["paper"].check_backend(built["backend"])
         check_run_options(cfg.get("seed"), cfg.get("torch_threads"), cfg.get("job"))
         unknown = sorted(set(cfg.get("run_in_profiles") or ()) - set(group_options("profile")))
         if unknown:  # the job would be skipped in every profile, silently

@@ -227,6 +227,10 @@ class PaperConfig:
         """Checks that need this paper's settings and the chosen model's schema object together
         (a ViT's heads must divide the paper's model width); none by default."""
 
+    def check_backend(self, backend: "BackendConfig") -> None:
+        """Checks that need this paper's settings and the chosen backend together (a noise sweep's
+        scales times the backend's rates); none by default."""
+
 
 @dataclass
 class RunConfig:

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qmlrepro.config.schema import (
+    BackendConfig,
     PaperConfig,
     require_non_negative,
     require_positive,
@@ -59,6 +60,19 @@ class HypernetConfig(PaperConfig):
             raise ConfigError(f"paper.optimal_tolerance={self.optimal_tolerance} must be >= 0")
         if any(s <= 0 for s in self.noise_scales):
             raise ConfigError(f"paper.noise_scales={self.noise_scales} must all be > 0")
+
+    def check_backend(self, backend: BackendConfig) -> None:
+        executor = dict(backend.executor or {})
+        if "scale" not in executor:  # only scale-sweeping backends run paper.noise_scales
+            return
+        for key in ("one_qubit", "two_qubit"):
+            worst = executor.get(key, 0) * max(self.noise_scales, default=0)
+            if worst > 1:
+                raise ConfigError(
+                    f"backend.executor.{key}={executor[key]} x max(paper.noise_scales)="
+                    f"{max(self.noise_scales)} is a depolarising probability of {worst:g} > 1; "
+                    "lower the rate or the scales"
+                )
 
 
 @dataclass
