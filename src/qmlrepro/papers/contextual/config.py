@@ -45,8 +45,8 @@ def check_sweep(sweep: Any) -> None:
     """``model.sweep``: sizes (null: the model's own fixed memory), learning rates, restarts."""
     if not sweep or not sweep.get("lrs"):
         raise ConfigError("model.sweep.lrs is empty; list at least one learning rate")
-    for lr in sweep["lrs"]:
-        require_above_zero("model.sweep.lrs[]", lr)
+    for i, lr in enumerate(sweep["lrs"]):
+        require_above_zero(f"model.sweep.lrs[{i}]", lr)
     require_positive_list("model.sweep.sizes", sweep.get("sizes"))
     require_positive("model.sweep.restarts", sweep.get("restarts"))
 
