@@ -6,6 +6,7 @@ python pipelines/evaluate.py job=example-mlp backend=torch [results_dir=...] [ex
 from collections.abc import Sequence
 
 from qmlrepro.cli import run_cli, split_named
+from qmlrepro.config.schema import require_job_name
 from qmlrepro.errors import ConfigError
 from qmlrepro.stages import evaluate
 
@@ -14,6 +15,7 @@ def main(args: Sequence[str]) -> None:
     named, extra = split_named(args, ("job", "backend", "results_dir"))
     if not {"job", "backend"} <= set(named):
         raise ConfigError("evaluate needs job=<train job> and backend=<backend option>")
+    require_job_name(named["job"])  # it names folders under results/: no way out of them
     results_dir = named.get("results_dir", "results")
     print(f"wrote {evaluate(named['job'], named['backend'], extra, results_dir)}")
 

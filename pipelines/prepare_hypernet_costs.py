@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from qmlrepro.cli import run_cli
 from qmlrepro.config.compose import compose_config
-from qmlrepro.data.artifacts import write_manifest
+from qmlrepro.data.artifacts import make_dir, write_manifest
 from qmlrepro.papers.hypernet.costs import write_cost_table
 from qmlrepro.papers.hypernet.experiment import build_task
 from qmlrepro.paths import resolve
@@ -17,7 +17,7 @@ def main(overrides: Sequence[str]) -> None:
     cfg = compose_config(["paper=hypernet", *overrides])
     paper = cfg.paper
     out_dir = resolve(paper.cost_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(out_dir)
     entries = {}
     for name in paper.tasks:
         task = build_task(cfg, name)

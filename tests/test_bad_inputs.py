@@ -3,10 +3,15 @@
 were. The stage scripts run in-process (runpy) against one scratch project with two finished
 jobs: an example MLP and a contextual k-HRNN (4 qubits)."""
 
+import errno
 import hashlib
+import json
+import os
 import runpy
 import shutil
 import sys
+import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +88,86 @@ def _no_ibm_account(_root: Path, mp: pytest.MonkeyPatch) -> None:
 
     mp.delenv("QISKIT_IBM_TOKEN", raising=False)
     mp.setattr(QiskitRuntimeService, "saved_accounts", staticmethod(lambda *a, **k: {}))
+
+
+def _idx_mnist(root: Path, mp: pytest.MonkeyPatch, name: str, image_header: bytes) -> None:
+    """An offline MNIST root whose image files start with ``image_header`` (labels well-formed)."""
+    raw = root / name / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for split in ("train", "t10k"):
+        (raw / f"{split}-images-idx3-ubyte").write_bytes(image_header + bytes(2 * 28 * 28))
+        (raw / f"{split}-labels-idx1-ubyte").write_bytes(
+            (0x801).to_bytes(4, "big") + (2).to_bytes(4, "big") + bytes(2)
+        )
+    mp.setenv("QMLREPRO_DATA_ROOT", str(raw.parents[1]))
+
+
+def _idx_header(magic: int, *dims: int) -> bytes:
+    return b"".join(v.to_bytes(4, "big") for v in (magic, *dims))
+
+
+def _rewritten_manifest(name: str, edit: Callable[[dict], None]) -> Callable[[Path, object], None]:
+    """Setup: a prepared gaussian copy in data/<name> whose manifest ``edit`` changed."""
+
+    def setup(root: Path, _mp) -> None:
+        copy = root / "data" / name
+        if not copy.exists():
+            prepare_gaussian(copy, 600, 400, seed=3)
+            manifest = copy / "manifest.json"
+            payload = json.loads(manifest.read_text())
+            edit(payload)
+            manifest.write_text(json.dumps(payload))
+
+    return setup
+
+
+def _escape_bundle_folder(manifest: dict) -> None:
+    for entry in manifest["bundles"].values():
+        entry["file"] = f"../gaussian/{entry['file']}"
+
+
+def _metrics_without_numbers(root: Path, _mp) -> None:
+    """A finished-looking job whose train.json holds a metric that is not a number."""
+    good = json.loads((root / "results" / "metrics" / "good" / "train.json").read_text())
+    good["job"] = "norecord"
+    good["runs"][0]["metrics"]["test_accuracy"] = "high"
+    bad = root / "results" / "metrics" / "norecord" / "train.json"
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    bad.write_text(json.dumps(good))
+    saved = root / "results" / "checkpoints" / "norecord" / "overrides.json"
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps({"overrides": ["job=norecord", *EXAMPLE]}))
+
+
+def _job_record(root: Path, job: str, text: str) -> None:
+    saved = root / "results" / "checkpoints" / job / "overrides.json"
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(text)
+
+
+def _file_at(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("not a folder")
+
+
+def _disk_full_for(prefix: str, error: int | None = None) -> Callable[[Path, object], None]:
+    """Setup: temporary files named ``.<prefix>*`` (the atomic writers' own) go to /dev/full, so
+    writing them fails with the kernel's real ENOSPC; or, given ``error``, creating them raises
+    that errno (EROFS cannot be had without a read-only mount)."""
+
+    def setup(_root: Path, mp: pytest.MonkeyPatch) -> None:
+        real = tempfile.mkstemp
+
+        def mkstemp(*args, **kwargs):
+            if not str(kwargs.get("prefix", "")).startswith(f".{prefix}"):
+                return real(*args, **kwargs)
+            if error is not None:
+                raise OSError(error, os.strerror(error), str(kwargs.get("dir")))
+            return os.open("/dev/full", os.O_WRONLY), str(Path(kwargs["dir"]) / "never-created")
+
+        mp.setattr(tempfile, "mkstemp", mkstemp)
+
+    return setup
 
 
 CASES = {
@@ -245,6 +330,146 @@ CASES = {
     "unknown paper for a reproduce target": Case(
         "stage_targets.py", ["qgan"], "no job of paper 'qgan' in params.yaml"
     ),
+    # issue 17 item 9: every config value in range, every file checked at its boundary, OS errors
+    # while writing as one line naming the path, an unreachable tracking server in seconds
+    "seed beyond 32 bits": Case(
+        "train.py",
+        ["job=x", *EXAMPLE, "seed=1180591620717411303424"],
+        "seed=1180591620717411303424 must be a non-negative integer of at most 32 bits",
+    ),
+    "negative model width": Case(
+        "train.py", ["job=x", *EXAMPLE, "model.hidden=-1"], "model.hidden=-1 must be a positive"
+    ),
+    "job name leaving results": Case(
+        "train.py", ["job=../../x", *EXAMPLE], "job=../../x is not a valid job name"
+    ),
+    "300-character job name": Case(
+        "train.py", [f"job={'j' * 300}", *EXAMPLE], "(300 characters) is not a valid job name"
+    ),
+    "paper option out of range": Case(
+        "train.py",
+        ["job=x", "paper=qssl", "profile=smoke", "paper.probe.lr=0"],
+        "paper.probe.lr=0.0 must be > 0",
+    ),
+    "optimisation level out of range": Case(
+        "evaluate.py",
+        ["job=cq", "backend=aer_noise", "backend.executor.optimization_level=7"],
+        "backend.executor.optimization_level=7 must be between 0 and 3",
+    ),
+    "required executor option null": Case(
+        "evaluate.py",
+        ["job=cq", "backend=aer_noise", "backend.executor.noise_backend=null"],
+        "backend.executor.noise_backend=null is not allowed (required)",
+    ),
+    "depolarising probability above one": Case(
+        "evaluate.py",
+        ["job=cq", "backend=aer_depolarizing", "backend.executor.scale=400"],
+        "backend.executor.two_qubit x scale = 1.5 is a depolarising probability above 1",
+    ),
+    "MNIST with a wrong magic number, unverified": Case(
+        "prepare_mnist.py",
+        ["dataset.verify_checksums=false"],
+        "has IDX magic number 0x00000804, expected 0x00000803",
+        setup=lambda r, mp: _idx_mnist(r, mp, "mnist_magic", _idx_header(0x804, 2, 28, 28)),
+    ),
+    "MNIST truncated, unverified": Case(
+        "prepare_mnist.py",
+        ["dataset.verify_checksums=false"],
+        "but its header (3 items) needs 2368 (truncated or padded)",
+        setup=lambda r, mp: _idx_mnist(r, mp, "mnist_short", _idx_header(0x803, 3, 28, 28)),
+    ),
+    "data manifest without bundles": Case(
+        "train.py",
+        ["job=x", *EXAMPLE, "dataset.processed_dir=data/gaussian_nobundles"],
+        "has no 'bundles' table",
+        setup=_rewritten_manifest("gaussian_nobundles", lambda m: m.pop("bundles")),
+    ),
+    "data manifest naming a file elsewhere": Case(
+        "train.py",
+        ["job=x", *EXAMPLE, "dataset.processed_dir=data/gaussian_escape"],
+        "names no file beside the manifest ('../gaussian/",
+        setup=_rewritten_manifest("gaussian_escape", _escape_bundle_folder),
+    ),
+    "full disk while checkpointing": Case(
+        "train.py",
+        ["job=full", *EXAMPLE, "profile.seeds=[0]"],
+        "checkpoints/full/seed0.pt: no space left on its device",
+        setup=_disk_full_for("seed0.pt"),
+    ),
+    "read-only results while writing metrics": Case(
+        "evaluate.py",
+        ["job=good", "backend=torch"],
+        "metrics/good/eval-torch.json: its file system is read-only",
+        setup=_disk_full_for("eval-torch.json", errno.EROFS),
+    ),
+    "model option the paper's settings contradict": Case(
+        "train.py",
+        ["job=x", "paper=hqvit", "model=hqvit/vit", "profile=smoke", "model.heads=3"],
+        "model.heads=3 does not divide paper.model_dim=32",
+    ),
+    "noise sweep the backend's rates cannot take": Case(
+        "train.py",
+        ["job=x", "paper=hypernet", "backend=aer_depolarizing", "paper.noise_scales=[1,300]"],
+        "is a depolarising probability of 1.125 > 1",
+    ),
+    "model input width the data does not have": Case(
+        "train.py",
+        ["job=x", *EXAMPLE, "model.in_features=3"],
+        "model.in_features=3: the example's Gaussian mixture has 2 features",
+    ),
+    "thread count beyond any machine": Case(
+        "train.py", ["job=x", *EXAMPLE, "torch_threads=100000"], "torch_threads=100000 is more than"
+    ),
+    "group option through '..'": Case(
+        "evaluate.py",
+        ["job=good", "backend=aer_noise/../torch"],
+        "unknown option backend=aer_noise/../torch; choose one of",
+    ),
+    "evaluate job name leaving results": Case(
+        "evaluate.py",
+        ["job=../checkpoints/good", "backend=torch"],
+        "job=../checkpoints/good is not a valid job name",
+    ),
+    "train metrics with a malformed run record": Case(
+        "evaluate.py",
+        ["job=norecord", "backend=torch"],
+        "run record of seed 0: metrics must map names to numbers",
+        setup=_metrics_without_numbers,
+    ),
+    "job record that is not JSON": Case(
+        "evaluate.py",
+        ["job=halfsaved", "backend=torch"],
+        "overrides.json is not valid JSON",
+        setup=lambda r, mp: _job_record(r, "halfsaved", '{"overrides": ["job=halfsaved"'),
+    ),
+    "job record without its overrides": Case(
+        "evaluate.py",
+        ["job=nooverrides", "backend=torch"],
+        "overrides.json has no 'overrides' (list); rerun its train stage",
+        setup=lambda r, mp: _job_record(r, "nooverrides", '{"overrides": "job=nooverrides"}'),
+    ),
+    "prepared-data folder that cannot exist": Case(
+        "prepare_gaussian.py",
+        ["dataset.processed_dir=/proc/qmlrepro-bad-input"],
+        "cannot create /proc/qmlrepro-bad-input: no folder can be created there",
+    ),
+    "job limited to an unknown profile": Case(
+        "train.py",
+        ["job=x", *EXAMPLE, "run_in_profiles=[papr]"],
+        "run_in_profiles names unknown profile(s) papr; choose among default, paper, smoke",
+    ),
+    "file in the way of a job's checkpoint folder": Case(
+        "train.py",
+        ["job=blocked", *EXAMPLE],
+        "checkpoints/blocked: a file of that name is in the way of a folder",
+        setup=lambda r, mp: _file_at(r / "results" / "checkpoints" / "blocked"),
+    ),
+    "unreachable tracking server": Case(
+        "train.py",
+        ["job=x", *EXAMPLE],
+        "MLflow tracking server http://127.0.0.1:9 is unreachable",
+        env={"MLFLOW_TRACKING_URI": "http://127.0.0.1:9"},
+    ),
 }
 
 
@@ -331,6 +556,18 @@ def test_debug_flag_shows_the_traceback(finished_project, monkeypatch):
     monkeypatch.setenv("QMLREPRO_DEBUG", "1")
     with pytest.raises(QmlreproError, match="unknown option profile=huge"):
         _run("train.py", ["job=x", "profile=huge"])
+
+
+def test_unreachable_tracking_server_fails_within_seconds(finished_project, monkeypatch, capsys):
+    """MLflow's own client retried a refused connection for 251 s before its one line."""
+    root, _ = finished_project
+    monkeypatch.setenv("QMLREPRO_ROOT", str(root))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    started = time.perf_counter()
+    with pytest.raises(SystemExit):
+        _run("train.py", ["job=x", *EXAMPLE])
+    assert time.perf_counter() - started < 10
+    assert "is unreachable" in capsys.readouterr().err
 
 
 # No lost work (issue 17): a bad checkpoint, an unwritable metrics file or a missing device stops

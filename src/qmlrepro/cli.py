@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
 
-from qmlrepro.errors import QmlreproError
+from qmlrepro.errors import QmlreproError, output_error
 
 SECRET_ENV = ("QISKIT_IBM_TOKEN", "QISKIT_IBM_INSTANCE")
 
@@ -28,6 +28,17 @@ def user_error(exc: BaseException) -> QmlreproError | None:
         if isinstance(seen, QmlreproError):
             return seen
         seen = seen.__cause__
+    return None
+
+
+def storage_error(exc: BaseException) -> QmlreproError | None:
+    """One line for an OS error on a named file (a full disk, a read-only mount) raised by a
+    writer outside :mod:`qmlrepro.data.artifacts` (MLflow's artifact copy, a library's cache)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and (mapped := output_error(seen, action="use")) is not None:
+            return mapped
+        seen = seen.__cause__ or seen.__context__
     return None
 
 
@@ -77,7 +88,7 @@ def run_cli(main: Callable[[Sequence[str]], object], argv: Sequence[str] | None 
         with sigterm_unwinds():
             main(args)
     except Exception as exc:
-        cause = user_error(exc)
+        cause = user_error(exc) or storage_error(exc)
         if cause is None or debug_enabled():
             raise
         print(redact(f"error: {cause}"), file=sys.stderr)

@@ -5,6 +5,8 @@ override or a missing dataset never hides behind a stack trace (set ``QMLREPRO_D
 ``HYDRA_FULL_ERROR=1`` for the traceback).
 """
 
+import errno
+
 
 class QmlreproError(Exception):
     """Base class for errors caused by input the user controls (config, data, credentials)."""
@@ -20,3 +22,32 @@ class DataError(QmlreproError):
 
 class TrackingError(QmlreproError):
     """The experiment tracker cannot be reached or written."""
+
+
+class OutputError(QmlreproError):
+    """A result, checkpoint or metrics file cannot be written (full disk, read-only, no access)."""
+
+
+# What the user can do about each storage failure; the path is named in front of it.
+_ELSEWHERE = "or point results_dir (dataset.processed_dir for prepared data) elsewhere"
+_STORAGE_FIXES = {
+    errno.ENOSPC: f"no space left on its device; free some space {_ELSEWHERE}",
+    errno.EDQUOT: f"disk quota exceeded; free some space {_ELSEWHERE}",
+    errno.EROFS: f"its file system is read-only; remount it writable {_ELSEWHERE}",
+    errno.EACCES: f"permission denied; fix the folder's permissions {_ELSEWHERE}",
+    errno.EPERM: f"operation not permitted; fix the folder's permissions {_ELSEWHERE}",
+    errno.ENAMETOOLONG: "the name is too long for the file system; use a shorter job name or path",
+    errno.ENOTDIR: "a parent of it is a file, not a folder; move that file or choose another path",
+    errno.EISDIR: "it is a folder; move the folder away or choose another path",
+    errno.EEXIST: "a file of that name is in the way of a folder; move it or choose another path",
+}
+
+
+def output_error(exc: OSError, path: object = None, action: str = "write") -> OutputError | None:
+    """One line for a storage failure on ``path`` (else ``exc.filename``), or None when ``exc``
+    is not one the user fixes on the file system (a bug: keep its traceback)."""
+    where = path if path is not None else exc.filename
+    fix = _STORAGE_FIXES.get(exc.errno)
+    if where is None or fix is None:
+        return None
+    return OutputError(f"cannot {action} {where}: {fix} (finished results are kept)")

@@ -28,7 +28,7 @@ from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from qmlrepro.config.compose import compose_config
-from qmlrepro.data.artifacts import atomic_write_bytes, write_json
+from qmlrepro.data.artifacts import atomic_write_bytes, read_json, write_json
 from qmlrepro.errors import ConfigError, DataError
 from qmlrepro.experiment import Experiment, RunContext
 from qmlrepro.fingerprint import fingerprint
@@ -267,7 +267,7 @@ def evaluate(
         raise DataError(
             f"job '{job}' has no trained checkpoints in {ckpt_dir}; run its train stage first"
         )
-    train_overrides = json.loads(saved.read_text())["overrides"]
+    train_overrides = read_json(saved, {"overrides": list}, "rerun its train stage")["overrides"]
     cfg = compose_config([*train_overrides, f"backend={backend}", *extra])
     trained = JobResult.read(metrics_path(results, job, "train"))
     out = metrics_path(results, job, "evaluate", backend)

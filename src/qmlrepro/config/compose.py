@@ -9,10 +9,11 @@ from hydra.errors import ConfigCompositionException, MissingConfigException, Ove
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from qmlrepro.config.schema import check_run_options
+from qmlrepro.config.schema import BackendConfig, PaperConfig, check_run_options
 from qmlrepro.config.store import register_schemas
 from qmlrepro.errors import ConfigError, QmlreproError
 from qmlrepro.paths import project_root
+from qmlrepro.tracking.probe import require_reachable
 
 
 def config_dir() -> Path:
@@ -24,7 +25,12 @@ def config_dir() -> Path:
 
 
 def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    """The message's first line, with the next one when the first only introduces it (Hydra's
+    "In 'paper/qssl': ConfigKeyError raised while composing config:")."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    return f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
 
 
 def group_options(group: str) -> list[str]:
@@ -79,6 +85,10 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "config") -
     except (ConfigCompositionException, MissingConfigException, OverrideParseException) as exc:
         raise ConfigError(describe_config_error(exc, overrides)) from exc
     choices = dict(cfg.hydra.runtime.choices)
+    for group, option in choices.items():  # Hydra follows `backend=aer_noise/../torch` as a path
+        if option is not None and ".." in str(option).split("/"):
+            options = ", ".join(group_options(group)) or "none"
+            raise ConfigError(f"unknown option {group}={option}; choose one of: {options}")
     with_choices = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
     OmegaConf.set_struct(with_choices, False)
     with_choices.choices = {k: v for k, v in choices.items() if not k.startswith("hydra")}
@@ -90,8 +100,21 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "config") -
 def validate(cfg: DictConfig) -> None:
     """Build the schema objects once, which runs their range checks."""
     try:
-        OmegaConf.to_object(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "choices"]))
-        check_run_options(cfg.get("seed"), cfg.get("torch_threads"))
+        built = OmegaConf.to_object(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "choices"]))
+        if isinstance(built.get("paper"), PaperConfig):
+            if built.get("model") is not None:
+                built["paper"].check_model(built["model"])
+            if isinstance(built.get("backend"), BackendConfig):
+                built["paper"].check_backend(built["backend"])
+        check_run_options(cfg.get("seed"), cfg.get("torch_threads"), cfg.get("job"))
+        unknown = sorted(set(cfg.get("run_in_profiles") or ()) - set(group_options("profile")))
+        if unknown:  # the job would be skipped in every profile, silently
+            raise ConfigError(
+                f"run_in_profiles names unknown profile(s) {', '.join(unknown)}; choose among "
+                f"{', '.join(group_options('profile'))}"
+            )
+        if cfg.get("job"):  # a train or evaluate stage: it will open MLflow runs
+            require_reachable(cfg.tracking.uri)
     except QmlreproError:
         raise
     except OmegaConfBaseException as exc:

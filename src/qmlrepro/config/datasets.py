@@ -2,8 +2,21 @@
 
 from dataclasses import dataclass, field
 
-from qmlrepro.config.schema import DatasetConfig, require_choice, require_positive
+from qmlrepro.config.schema import (
+    DatasetConfig,
+    require_choice,
+    require_positive,
+    require_seed,
+)
 from qmlrepro.errors import ConfigError
+
+
+def require_digits(name: str, digits: list[int] | None) -> None:
+    """null (all ten) or a non-empty list of distinct class ids 0-9."""
+    if digits is not None and (
+        not digits or len(set(digits)) != len(digits) or not all(0 <= d <= 9 for d in digits)
+    ):
+        raise ConfigError(f"{name}={digits} must be distinct digits 0-9 (or null for all)")
 
 
 @dataclass
@@ -34,13 +47,13 @@ class MnistConfig(DatasetConfig):
                 f"dataset.variants.{name}.resize", spec.resize, ("none", "pad", "bilinear")
             )
             require_positive(f"dataset.variants.{name}.size", spec.size, allow_none=False)
+            require_digits(f"dataset.variants.{name}.digits", spec.digits)
         if self.variants and self.variant not in self.variants:
             raise ConfigError(
                 f"dataset.variant={self.variant} is not a prepared variant; "
                 f"choose one of {', '.join(self.variants)}"
             )
-        if self.digits is not None and not all(0 <= d <= 9 for d in self.digits):
-            raise ConfigError(f"dataset.digits={self.digits} must be digits 0-9")
+        require_digits("dataset.digits", self.digits)
 
 
 @dataclass
@@ -55,6 +68,7 @@ class GaussianConfig(DatasetConfig):
         super().__post_init__()
         require_positive("dataset.n_points_train", self.n_points_train, allow_none=False)
         require_positive("dataset.n_points_test", self.n_points_test, allow_none=False)
+        require_seed("dataset.seed", self.seed)
 
 
 @dataclass
@@ -85,6 +99,7 @@ class SequenceConfig(DatasetConfig):
                 )
         for key in ("n_train_thetas", "n_test_thetas", "sequences_per_theta"):
             require_positive(f"dataset.{key}", getattr(self, key), allow_none=False)
+        require_seed("dataset.seed", self.seed)
         if self.theta_levels is not None and self.theta_levels < 2:
             raise ConfigError(f"dataset.theta_levels={self.theta_levels} must be >= 2 or null")
 
@@ -100,5 +115,7 @@ class Cifar10Config(DatasetConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not self.classes or not all(0 <= c <= 9 for c in self.classes):
+        if not self.classes or len(set(self.classes)) != len(self.classes):
+            raise ConfigError(f"dataset.classes={self.classes} must be distinct CIFAR-10 class ids")
+        if not all(0 <= c <= 9 for c in self.classes):
             raise ConfigError(f"dataset.classes={self.classes} must be CIFAR-10 class ids 0-9")

@@ -5,6 +5,9 @@ in ``__post_init__``, which runs when :func:`qmlrepro.config.compose.compose_con
 composed tree into objects, before any work starts.
 """
 
+import importlib
+import inspect
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +17,16 @@ from qmlrepro.errors import ConfigError
 
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("float32", "float64")
+# numpy's legacy seeding (np.random.seed, which seed_everything calls) and Aer accept 32 bits.
+MAX_SEED = 2**32 - 1
+# A sanity bound, not a core count: a profile may oversubscribe a small machine, but 100,000
+# threads exhausted memory inside MLflow's import (measured) instead of failing as a config error.
+MAX_THREADS = 1024
+# A job name is a folder under results/checkpoints and results/metrics and part of MLflow run names:
+# no path separators, leading dots or '..' (so `../x` cannot leave results/), and at most 240
+# characters: below the 255-byte file-name limit, above sweep.job_name's 206.
+JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,239}")
+IBM_CHANNELS = ("ibm_quantum_platform", "ibm_cloud", "local")
 
 
 def require_positive(name: str, value: int | None, allow_none: bool = True) -> None:
@@ -28,6 +41,52 @@ def require_positive(name: str, value: int | None, allow_none: bool = True) -> N
 def require_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ConfigError(f"{name}={value} is not one of {', '.join(choices)}")
+
+
+def require_range(name: str, value: float | None, low: float, high: float) -> None:
+    """``low <= value <= high`` (None passes: optional settings say null for "the default")."""
+    if value is not None and not low <= value <= high:
+        raise ConfigError(f"{name}={value} must be between {low} and {high} (override {name}=<x>)")
+
+
+def require_probability(name: str, value: float | None) -> None:
+    require_range(name, value, 0, 1)
+
+
+def require_above_zero(name: str, value: float | None) -> None:
+    """A rate, temperature or tolerance that must be strictly positive."""
+    if value is not None and not value > 0:
+        raise ConfigError(f"{name}={value} must be > 0")
+
+
+def require_non_negative(name: str, value: float | None) -> None:
+    if value is not None and not value >= 0:
+        raise ConfigError(f"{name}={value} must be >= 0")
+
+
+def require_seed(name: str, value: int | None) -> None:
+    if value is not None and not 0 <= value <= MAX_SEED:
+        raise ConfigError(
+            f"{name}={value} must be a non-negative integer of at most 32 bits (0..{MAX_SEED})"
+        )
+
+
+def require_positive_list(name: str, values: list[int] | None, allow_none: bool = True) -> None:
+    """A non-empty list of integers >= 1 (sizes, depths, shot counts)."""
+    if values is None and allow_none:
+        return
+    if not values or min(values) < 1:
+        raise ConfigError(f"{name}={values} must be a non-empty list of integers >= 1")
+
+
+def require_job_name(job: str | None) -> None:
+    name = "" if job is None else str(job)
+    if job is not None and (not JOB_NAME.fullmatch(name) or ".." in name):
+        shown = name if len(name) <= 40 else f"{name[:40]}... ({len(name)} characters)"
+        raise ConfigError(
+            f"job={shown} is not a valid job name: use 1-240 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit (no '/' or '..')"
+        )
 
 
 @dataclass
@@ -47,6 +106,8 @@ class ProfileConfig:
         require_positive("profile.torch_threads", self.torch_threads, allow_none=False)
         if len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
             raise ConfigError(f"profile.seeds={self.seeds} must be distinct non-negative integers")
+        for i, seed in enumerate(self.seeds):
+            require_seed(f"profile.seeds[{i}]", seed)
 
 
 @dataclass
@@ -71,8 +132,11 @@ class BackendConfig:
         require_choice("backend.device", self.device, DEVICES)
         require_choice("backend.dtype", self.dtype, DTYPES)
         require_positive("backend.shots", self.shots)
+        require_seed("backend.seed", self.seed)
         if self.executor:
-            self._preflight(dict(self.executor))
+            executor = dict(self.executor)
+            check_executor_options(executor)
+            self._preflight(executor)
 
     @staticmethod
     def _preflight(executor: dict) -> None:
@@ -87,6 +151,56 @@ class BackendConfig:
                 fake_backend(executor["device"])
             else:
                 require_credentials()
+
+
+# The type and range of every numeric option an executor constructor takes (qmlrepro.quantum).
+EXECUTOR_NUMBERS = {
+    "shots": (int, require_positive),
+    "seed": (int, require_seed),
+    "optimization_level": (int, lambda name, v: require_range(name, v, 0, 3)),
+    "max_retries": (int, require_non_negative),
+    "density_matrix_qubits": (int, require_non_negative),
+    "one_qubit": (float, require_probability),
+    "two_qubit": (float, require_probability),
+    "scale": (float, require_non_negative),
+}
+
+
+def check_executor_options(executor: dict) -> None:
+    """``backend.executor``: its ``_target_`` exists, every option it needs is set (not null)
+    and every option is in range, so a bad value stops before a run opens, not inside one."""
+    target = str(executor.get("_target_"))
+    module, _, attribute = target.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ConfigError(
+            f"backend.executor._target_={target} is not an importable executor class; use one of "
+            "qmlrepro.quantum.qiskit_executors.* or qmlrepro.quantum.ibm_runtime.IBMRuntime"
+        ) from exc
+    parameters = inspect.signature(cls).parameters
+    for key, value in executor.items():
+        name = f"backend.executor.{key}"
+        default = parameters[key].default if key in parameters else None
+        if value is None and default is not None:
+            needed = "required" if default is inspect.Parameter.empty else f"default {default}"
+            raise ConfigError(f"{name}=null is not allowed ({needed}); give it a value")
+        if key in EXECUTOR_NUMBERS and value is not None:
+            kind, check = EXECUTOR_NUMBERS[key]
+            if isinstance(value, bool) or not isinstance(value, (int, kind)):
+                raise ConfigError(
+                    f"{name}={value} must be {'an integer' if kind is int else 'a number'}"
+                )
+            check(name, value)
+    if executor.get("channel") is not None:
+        require_choice("backend.executor.channel", executor["channel"], IBM_CHANNELS)
+    scale = executor.get("scale", 1.0)
+    for key in ("one_qubit", "two_qubit"):
+        if key in executor and executor[key] * scale > 1:
+            raise ConfigError(
+                f"backend.executor.{key} x scale = {executor[key] * scale:g} is a depolarising "
+                "probability above 1; lower the rate or backend.executor.scale"
+            )
 
 
 @dataclass
@@ -111,6 +225,14 @@ class PaperConfig:
     id: str = MISSING
     title: str = ""
 
+    def check_model(self, model: Any) -> None:
+        """Checks that need this paper's settings and the chosen model's schema object together
+        (a ViT's heads must divide the paper's model width); none by default."""
+
+    def check_backend(self, backend: "BackendConfig") -> None:
+        """Checks that need this paper's settings and the chosen backend together (a noise sweep's
+        scales times the backend's rates); none by default."""
+
 
 @dataclass
 class RunConfig:
@@ -131,11 +253,18 @@ class RunConfig:
     torch_threads: int | None = None  # CPU threads (torch and BLAS); the profile's by default
 
     def __post_init__(self) -> None:
-        check_run_options(self.seed, self.torch_threads)
+        check_run_options(self.seed, self.torch_threads, self.job)
 
 
-def check_run_options(seed: int | None, torch_threads: int | None) -> None:
+def check_run_options(seed: int | None, torch_threads: int | None, job: str | None = None) -> None:
     """The root keys' ranges (the composed root is validated as a plain node, not a RunConfig)."""
     if seed is not None and seed < 0:
         raise ConfigError(f"seed={seed} must be a non-negative integer")
+    require_seed("seed", seed)
     require_positive("torch_threads", torch_threads)
+    if torch_threads is not None and torch_threads > MAX_THREADS:
+        raise ConfigError(
+            f"torch_threads={torch_threads} is more than {MAX_THREADS} (each thread reserves "
+            "memory); use at most the machine's cores, or null for torch's default"
+        )
+    require_job_name(job)

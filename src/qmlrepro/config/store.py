@@ -1,7 +1,9 @@
 """Registers every schema with Hydra's ConfigStore, papers' own included.
 
 A YAML option names its schema in its defaults list (``- mnist_schema``); papers register theirs
-from ``qmlrepro.papers.<id>.config`` by exposing ``SCHEMAS = {name: dataclass}``.
+from ``qmlrepro.papers.<id>.config`` by exposing ``SCHEMAS = {name: dataclass}`` (group ``paper``)
+and ``MODEL_SCHEMAS = {name: dataclass}`` (group ``model/<id>``, named by ``conf/model/<id>/*.yaml``
+as ``- /model/<id>/<name>@_here_``).
 """
 
 import importlib
@@ -32,3 +34,6 @@ def register_schemas() -> None:
         module = importlib.import_module(module_name)
         for name, node in getattr(module, "SCHEMAS", {}).items():
             cs.store(group="paper", name=name, node=node, package="paper")
+        paper_id = module_name.split(".")[-2]
+        for name, node in getattr(module, "MODEL_SCHEMAS", {}).items():
+            cs.store(group=f"model/{paper_id}", name=name, node=node)

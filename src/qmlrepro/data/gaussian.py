@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import TensorDataset
 
-from qmlrepro.data.artifacts import load_tensors, save_tensors, write_manifest
+from qmlrepro.data.artifacts import load_tensors, make_dir, save_tensors, write_manifest
 from qmlrepro.training.seeding import torch_generator
 
 CLASS0_MEAN = (-1.0, -2.0)
@@ -37,7 +37,7 @@ def sample_gaussian_mixture(n: int, generator: torch.Generator) -> GaussianSplit
 def prepare_gaussian(out_dir: Path, n_train: int, n_test: int, seed: int) -> dict:
     """Write train and test draws with a manifest; each split is drawn from its own stream,
     ``derive_seed(seed, "gaussian", split)``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(out_dir)
     entries = {}
     for split, n in (("train", n_train), ("test", n_test)):
         gen = torch_generator(seed, "gaussian", split)

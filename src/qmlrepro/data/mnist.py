@@ -1,7 +1,7 @@
 """MNIST through torchvision, and the resized/padded/filtered variants the papers train on.
 
-The raw files come from ``torchvision.datasets.MNIST``: downloaded (with torchvision's own checksums)
-for users with internet, or read from an offline root holding ``MNIST/raw/`` (config
+The raw files come from ``torchvision.datasets.MNIST``: downloaded (with torchvision's own
+checksums) for users with internet, or read from an offline root holding ``MNIST/raw/`` (config
 ``dataset.root`` or the ``QMLREPRO_DATA_ROOT`` environment variable). Either way the four
 uncompressed IDX files are checked against the official MD5s before anything is derived.
 """
@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import TensorDataset
 
-from qmlrepro.data.artifacts import load_tensors, save_tensors, write_manifest
+from qmlrepro.data.artifacts import load_tensors, make_dir, save_tensors, write_manifest
 from qmlrepro.errors import DataError
 
 DATA_ROOT_ENV = "QMLREPRO_DATA_ROOT"
@@ -76,6 +76,51 @@ def verify_raw_md5(root: Path) -> None:
             )
 
 
+# IDX headers: magic 0x00000803 (unsigned bytes, 3 dimensions) for images, 0x00000801 for labels,
+# then one big-endian uint32 per dimension; the pixel or label bytes follow.
+IDX_MAGIC = {3: 0x00000803, 1: 0x00000801}
+
+
+def check_idx_header(path: Path) -> int:
+    """The number of items in one MNIST IDX file, after checking its magic number, dimensions
+    and length, so a wrong file is one line even with ``verify_checksums=false``."""
+    dims = 3 if "images" in path.name else 1
+    data = path.read_bytes()
+    header = 4 * (dims + 1)
+    fix = "replace it with the IDX file from the MNIST distribution (uncompressed)"
+    if len(data) < header:
+        raise DataError(f"{path} is {len(data)} bytes, shorter than an IDX header; {fix}")
+    magic = int.from_bytes(data[:4], "big")
+    if magic != IDX_MAGIC[dims]:
+        raise DataError(
+            f"{path} has IDX magic number 0x{magic:08x}, expected 0x{IDX_MAGIC[dims]:08x} "
+            f"(unsigned bytes, {dims} dimension(s)); {fix}"
+        )
+    shape = [int.from_bytes(data[4 * i : 4 * i + 4], "big") for i in range(1, dims + 1)]
+    if dims == 3 and shape[1:] != [28, 28]:
+        raise DataError(f"{path} holds images of {shape[1]}x{shape[2]} pixels, not 28x28; {fix}")
+    expected = header + shape[0] * (28 * 28 if dims == 3 else 1)
+    if len(data) != expected:
+        raise DataError(
+            f"{path} is {len(data)} bytes but its header ({shape[0]} items) needs {expected} "
+            f"(truncated or padded); {fix}"
+        )
+    return shape[0]
+
+
+def check_idx_files(root: Path) -> None:
+    """Every IDX file's header, and images and labels of a split agree on their count."""
+    raw = root / "MNIST" / "raw"
+    for split in ("train", "t10k"):
+        images = check_idx_header(raw / f"{split}-images-idx3-ubyte")
+        labels = check_idx_header(raw / f"{split}-labels-idx1-ubyte")
+        if images != labels:
+            raise DataError(
+                f"{raw} has {images} {split} images but {labels} labels; the files come from "
+                "different sets; replace them with one matching MNIST distribution"
+            )
+
+
 def load_raw(root: Path, download: bool) -> dict[str, torch.Tensor]:
     """uint8 images (n, 28, 28) and int64 labels for both official splits."""
     from torchvision.datasets import MNIST
@@ -112,7 +157,11 @@ def derive_variant(images: torch.Tensor, spec: VariantSpec) -> torch.Tensor:
         # Half-pixel centres, no antialiasing: the hypernet authors' convention for 4x4 digits.
         scaled = images.unsqueeze(1).float() / 255.0
         out = F.interpolate(
-            scaled, size=(spec.size, spec.size), mode="bilinear", align_corners=False, antialias=False
+            scaled,
+            size=(spec.size, spec.size),
+            mode="bilinear",
+            align_corners=False,
+            antialias=False,
         )
         return out.squeeze(1).contiguous()
     raise DataError(f"unknown resize '{spec.resize}'; use one of {', '.join(RESIZE_METHODS)}")
@@ -142,10 +191,12 @@ def prepare_mnist(
     resolved, may_download = resolve_root(root, download, download_root)
     if verify_checksums and not may_download:  # an offline copy: check it before parsing it
         verify_raw_md5(resolved)
+    if not verify_checksums and all((resolved / "MNIST" / "raw" / n).is_file() for n in RAW_MD5):
+        check_idx_files(resolved)  # a custom set, or an earlier download: still well-formed IDX
     raw = load_raw(resolved, may_download)
     if verify_checksums and may_download:
         verify_raw_md5(resolved)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(out_dir)
     entries = {}
     for name, spec in variants.items():
         tensors: dict[str, torch.Tensor] = {}

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from qmlrepro.data.artifacts import load_tensors, save_tensors, write_manifest
+from qmlrepro.data.artifacts import load_tensors, make_dir, save_tensors, write_manifest
 from qmlrepro.errors import DataError
 from qmlrepro.training.seeding import torch_generator
 
@@ -216,7 +216,7 @@ def sample_split(
 
 
 def prepare_sequences(out_dir: Path, specs: list[SequenceTaskSpec], seed: int) -> dict:
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(out_dir)
     entries = {}
     for spec in specs:
         spec.validate()

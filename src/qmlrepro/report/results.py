@@ -17,6 +17,19 @@ def metrics_path(results_dir: Path, job: str, stage: str, backend: str | None = 
     return results_dir / "metrics" / job / name
 
 
+def check_run_record(run: Any) -> None:
+    """One seed's record as the stages write it: an integer seed, its MLflow run id and a table
+    of numeric metrics (else TypeError/KeyError, reported by :meth:`JobResult.read`)."""
+    if not isinstance(run, dict):
+        raise TypeError(f"a run record is {type(run).__name__}, not an object")
+    if not isinstance(run["seed"], int) or not isinstance(run["mlflow_run_id"], str):
+        raise TypeError(f"run record {run['seed']!r}: seed must be an integer, mlflow_run_id text")
+    if not isinstance(run["metrics"], dict) or not all(
+        isinstance(v, (int, float)) for v in run["metrics"].values()
+    ):
+        raise TypeError(f"run record of seed {run['seed']}: metrics must map names to numbers")
+
+
 @dataclass(frozen=True)
 class JobResult:
     job: str
@@ -41,6 +54,8 @@ class JobResult:
             raise DataError(f"missing metrics file {path}; run its train/evaluate stage first")
         try:
             raw = json.loads(path.read_text())
+            for run in raw["runs"]:
+                check_run_record(run)
             return cls(
                 job=raw["job"],
                 stage=raw["stage"],

@@ -22,7 +22,6 @@ import numpy as np
 import torch
 
 SEED_BITS = 63  # derived seeds fit a signed 64-bit integer (torch.Generator, Aer, Qiskit)
-MAX_RUN_SEED = 2**63 - 1  # the largest run seed accepted by the config (``seed``, profile.seeds)
 
 
 def _key_word(key: str | int) -> int:

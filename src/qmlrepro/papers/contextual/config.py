@@ -1,8 +1,16 @@
 """Schema of ``conf/paper/contextual.yaml``."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from qmlrepro.config.schema import PaperConfig, require_positive
+from qmlrepro.config.schema import (
+    PaperConfig,
+    require_above_zero,
+    require_choice,
+    require_non_negative,
+    require_positive,
+    require_positive_list,
+)
 from qmlrepro.errors import ConfigError
 
 
@@ -29,10 +37,62 @@ class ContextualConfig(PaperConfig):
         require_positive("paper.lr_budget", self.lr_budget)
         if not 0 < self.val_fraction < 1:
             raise ConfigError(f"paper.val_fraction={self.val_fraction} must be in (0, 1)")
-        if not self.sizes or min(self.sizes) < 1:
-            raise ConfigError(f"paper.sizes={self.sizes} must be a non-empty list of sizes >= 1")
-        if not self.kl_threshold > 0:
-            raise ConfigError(f"paper.kl_threshold={self.kl_threshold} must be > 0")
+        require_positive_list("paper.sizes", self.sizes, allow_none=False)
+        require_above_zero("paper.kl_threshold", self.kl_threshold)
+
+
+def check_sweep(sweep: Any) -> None:
+    """``model.sweep``: sizes (null: the model's own fixed memory), learning rates, restarts."""
+    if not sweep or not sweep.get("lrs"):
+        raise ConfigError("model.sweep.lrs is empty; list at least one learning rate")
+    for i, lr in enumerate(sweep["lrs"]):
+        require_above_zero(f"model.sweep.lrs[{i}]", lr)
+    require_positive_list("model.sweep.sizes", sweep.get("sizes"))
+    require_positive("model.sweep.restarts", sweep.get("restarts"))
+
+
+@dataclass
+class RecurrentModel:
+    """``conf/model/contextual/{gru,lstm}.yaml``."""
+
+    _target_: str = "qmlrepro.papers.contextual.models.RecurrentBaseline"
+    cell: str = "gru"
+    sweep: Any = None
+
+    def __post_init__(self) -> None:
+        require_choice("model.cell", self.cell, ("gru", "lstm"))
+        check_sweep(self.sweep)
+
+
+@dataclass
+class QuantumHrnnModel:
+    """``conf/model/contextual/quantum.yaml``."""
+
+    _target_: str = "qmlrepro.papers.contextual.models.QuantumHRNN"
+    cell_init: float = 0.1
+    sweep: Any = None
+
+    def __post_init__(self) -> None:
+        require_non_negative("model.cell_init", self.cell_init)
+        check_sweep(self.sweep)
+
+
+@dataclass
+class TransformerModel:
+    """``conf/model/contextual/transformer.yaml``."""
+
+    _target_: str = "qmlrepro.papers.contextual.models.CausalTransformer"
+    layers: int = 2
+    sweep: Any = None
+
+    def __post_init__(self) -> None:
+        require_positive("model.layers", self.layers, allow_none=False)
+        check_sweep(self.sweep)
 
 
 SCHEMAS = {"contextual_schema": ContextualConfig}
+MODEL_SCHEMAS = {
+    "recurrent_schema": RecurrentModel,
+    "quantum_schema": QuantumHrnnModel,
+    "transformer_schema": TransformerModel,
+}

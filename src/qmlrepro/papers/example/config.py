@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from qmlrepro.config.schema import PaperConfig, require_positive
 from qmlrepro.errors import ConfigError
 
+GAUSSIAN_FEATURES = 2  # qmlrepro.data.gaussian draws 2-D points
+
 
 @dataclass
 class ExampleConfig(PaperConfig):
@@ -23,4 +25,32 @@ class ExampleConfig(PaperConfig):
             raise ConfigError(f"paper.lr={self.lr} must be > 0")
 
 
+@dataclass
+class LogisticModel:
+    """``conf/model/example/logistic.yaml``."""
+
+    _target_: str = "qmlrepro.papers.example.models.LogisticRegression"
+    in_features: int = 2
+
+    def __post_init__(self) -> None:
+        if self.in_features != GAUSSIAN_FEATURES:
+            raise ConfigError(
+                f"model.in_features={self.in_features}: the example's Gaussian mixture has "
+                f"{GAUSSIAN_FEATURES} features; leave model.in_features={GAUSSIAN_FEATURES}"
+            )
+
+
+@dataclass
+class MlpModel(LogisticModel):
+    """``conf/model/example/mlp.yaml``."""
+
+    _target_: str = "qmlrepro.papers.example.models.MLP"
+    hidden: int = 8
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require_positive("model.hidden", self.hidden, allow_none=False)
+
+
 SCHEMAS = {"example_schema": ExampleConfig}
+MODEL_SCHEMAS = {"logistic_schema": LogisticModel, "mlp_schema": MlpModel}

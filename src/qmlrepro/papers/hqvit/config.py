@@ -1,9 +1,18 @@
 """Schema of ``conf/paper/hqvit.yaml``."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from qmlrepro.config.schema import PaperConfig, require_positive
+from qmlrepro.config.schema import (
+    PaperConfig,
+    require_choice,
+    require_non_negative,
+    require_positive,
+    require_positive_list,
+)
 from qmlrepro.errors import ConfigError
+
+ATTENTION_NORMS = ("none", "row", "softmax")
 
 
 @dataclass
@@ -44,14 +53,51 @@ class HqvitConfig(PaperConfig):
         require_positive("paper.n_test", self.n_test)
         if not self.lr > 0:
             raise ConfigError(f"paper.lr={self.lr} must be > 0")
-        if self.attention_norm not in ("none", "row", "softmax"):
-            raise ConfigError(
-                f"paper.attention_norm={self.attention_norm} is not one of none, row, softmax"
-            )
+        require_non_negative("paper.weight_decay", self.weight_decay)
+        require_choice("paper.attention_norm", self.attention_norm, ATTENTION_NORMS)
+        require_positive_list("paper.scaling_sides", self.scaling_sides, allow_none=False)
+        require_positive_list("paper.scaling_patches", self.scaling_patches, allow_none=False)
         for name, setting in self.evaluation.items():
             require_positive(f"paper.evaluation.{name}.images", setting.images, allow_none=False)
-            if setting.shots is not None and (not setting.shots or min(setting.shots) < 1):
-                raise ConfigError(f"paper.evaluation.{name}.shots={setting.shots} must be >= 1")
+            require_positive_list(f"paper.evaluation.{name}.shots", setting.shots)
+
+    def check_model(self, model: Any) -> None:
+        heads = getattr(model, "heads", None)
+        if heads and self.model_dim % heads:
+            raise ConfigError(
+                f"model.heads={heads} does not divide paper.model_dim={self.model_dim}; "
+                "choose heads among its divisors"
+            )
+
+
+@dataclass
+class AttentionModel:
+    """``conf/model/hqvit/{quantum,fidelity,softmax}.yaml``: one attention-score module."""
+
+    _target_: str = "qmlrepro.papers.hqvit.models.AttentionClassifier"
+    normalisation: str = "softmax"
+    scores: Any = None
+
+    def __post_init__(self) -> None:
+        require_choice("model.normalisation", self.normalisation, ATTENTION_NORMS)
+        if not self.scores or not self.scores.get("_target_"):
+            raise ConfigError("model.scores needs a _target_ (an attention-score class)")
+        require_positive("model.scores.layers", self.scores.get("layers"))
+
+
+@dataclass
+class VitModel:
+    """``conf/model/hqvit/vit{,_pos}.yaml``."""
+
+    _target_: str = "qmlrepro.papers.hqvit.models.TinyViT"
+    positional: bool = False
+    heads: int = 2
+    depth: int = 1
+
+    def __post_init__(self) -> None:
+        for key in ("heads", "depth"):
+            require_positive(f"model.{key}", getattr(self, key), allow_none=False)
 
 
 SCHEMAS = {"hqvit_schema": HqvitConfig}
+MODEL_SCHEMAS = {"attention_schema": AttentionModel, "vit_schema": VitModel}

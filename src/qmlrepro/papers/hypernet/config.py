@@ -3,7 +3,13 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from qmlrepro.config.schema import PaperConfig, require_positive
+from qmlrepro.config.schema import (
+    BackendConfig,
+    PaperConfig,
+    require_non_negative,
+    require_positive,
+    require_positive_list,
+)
 from qmlrepro.errors import ConfigError
 
 
@@ -38,16 +44,82 @@ class HypernetConfig(PaperConfig):
             raise ConfigError(
                 f"paper.task={self.task} is not one of the defined tasks: {', '.join(self.tasks)}"
             )
-        if not self.depths or min(self.depths) < 1:
-            raise ConfigError(f"paper.depths={self.depths} must be a non-empty list of D >= 1")
+        require_positive_list("paper.depths", self.depths, allow_none=False)
+        if self.noise_depth not in self.depths:
+            raise ConfigError(
+                f"paper.noise_depth={self.noise_depth} is not one of paper.depths={self.depths}"
+            )
         for key in ("budget", "log_every", "noise_depth"):
             require_positive(f"paper.{key}", getattr(self, key), allow_none=False)
         require_positive("paper.lbfgs.max_iter", self.lbfgs.max_iter, allow_none=False)
+        require_positive("paper.lbfgs.history_size", self.lbfgs.history_size, allow_none=False)
+        require_non_negative("paper.lbfgs.tolerance_grad", self.lbfgs.tolerance_grad)
+        require_non_negative("paper.lbfgs.tolerance_change", self.lbfgs.tolerance_change)
         require_positive("paper.data_limit", self.data_limit)
         if not self.optimal_tolerance >= 0:
             raise ConfigError(f"paper.optimal_tolerance={self.optimal_tolerance} must be >= 0")
         if any(s <= 0 for s in self.noise_scales):
             raise ConfigError(f"paper.noise_scales={self.noise_scales} must all be > 0")
 
+    def check_backend(self, backend: BackendConfig) -> None:
+        executor = dict(backend.executor or {})
+        if "scale" not in executor:  # only scale-sweeping backends run paper.noise_scales
+            return
+        for key in ("one_qubit", "two_qubit"):
+            worst = executor.get(key, 0) * max(self.noise_scales, default=0)
+            if worst > 1:
+                raise ConfigError(
+                    f"backend.executor.{key}={executor[key]} x max(paper.noise_scales)="
+                    f"{max(self.noise_scales)} is a depolarising probability of {worst:g} > 1; "
+                    "lower the rate or the scales"
+                )
+
+
+@dataclass
+class RandomSearchModel:
+    """``conf/model/hypernet/random_search.yaml``: ``runs`` searches of ``budget`` samples."""
+
+    _target_: str = "qmlrepro.papers.hypernet.baselines.RandomSearch"
+    budget: int = 1000
+    runs: int = 1000
+
+    def __post_init__(self) -> None:
+        for key in ("budget", "runs"):
+            require_positive(f"model.{key}", getattr(self, key), allow_none=False)
+
+
+@dataclass
+class AnnealingModel(RandomSearchModel):
+    """``conf/model/hypernet/annealing.yaml``."""
+
+    _target_: str = "qmlrepro.papers.hypernet.baselines.SimulatedAnnealing"
+    t_start: float = 0.1
+    t_end: float = 1e-4
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.t_start >= self.t_end > 0:
+            raise ConfigError(
+                f"model.t_start={self.t_start}, model.t_end={self.t_end}: annealing needs "
+                "t_start >= t_end > 0"
+            )
+
+
+@dataclass
+class CircuitSearchModel:
+    """``conf/model/hypernet/circuit.yaml`` (its depths and optimiser come from ``paper``)."""
+
+    _target_: str = "qmlrepro.papers.hypernet.search.HypernetworkSearch"
+    depths: list[int] = field(default_factory=list)
+    lbfgs: Any = None
+
+    def __post_init__(self) -> None:
+        require_positive_list("model.depths", self.depths, allow_none=False)
+
 
 SCHEMAS = {"hypernet_schema": HypernetConfig}
+MODEL_SCHEMAS = {
+    "random_search_schema": RandomSearchModel,
+    "annealing_schema": AnnealingModel,
+    "circuit_schema": CircuitSearchModel,
+}

@@ -2,7 +2,12 @@
 
 from dataclasses import dataclass, field
 
-from qmlrepro.config.schema import PaperConfig, require_positive
+from qmlrepro.config.schema import (
+    PaperConfig,
+    require_above_zero,
+    require_positive,
+    require_positive_list,
+)
 from qmlrepro.errors import ConfigError
 
 
@@ -33,12 +38,33 @@ class QresnetConfig(PaperConfig):
     def __post_init__(self) -> None:
         for key in ("block_inputs", "channels", "blocks", "steps", "batch_size"):
             require_positive(f"paper.{key}", getattr(self, key), allow_none=False)
+        for key in ("log_every", "checkpoint_every"):
+            require_positive(f"paper.{key}", getattr(self, key), allow_none=False)
         require_positive("paper.n_test", self.n_test)
+        require_above_zero("paper.lr", self.lr)
+        for key in ("scaling_sides", "scaling_blocks", "emulation_shots"):
+            require_positive_list(f"paper.{key}", getattr(self, key), allow_none=False)
         for key in ("block_degrees", "qsvt_degrees", "emulation_degrees"):
-            if any(d < 1 or d % 2 == 0 for d in getattr(self, key)):
+            if not getattr(self, key) or any(d < 1 or d % 2 == 0 for d in getattr(self, key)):
                 raise ConfigError(f"paper.{key}={getattr(self, key)}: QSVT degrees must be odd")
         if not 0 < self.scaling_epsilon < 1:
             raise ConfigError(f"paper.scaling_epsilon={self.scaling_epsilon} must be in (0, 1)")
 
 
+@dataclass
+class VerificationModel:
+    """``conf/model/qresnet/verify.yaml`` (sized by ``paper``)."""
+
+    _target_: str = "qmlrepro.papers.qresnet.studies.Verification"
+
+
+@dataclass
+class NetworkModel:
+    """``conf/model/qresnet/{network,cnn}.yaml`` (sized by ``paper``)."""
+
+    _target_: str = "qmlrepro.papers.qresnet.studies.NetworkStudy"
+    quantum: bool = True
+
+
 SCHEMAS = {"qresnet_schema": QresnetConfig}
+MODEL_SCHEMAS = {"verify_schema": VerificationModel, "network_schema": NetworkModel}

@@ -1,8 +1,15 @@
 """Schema of ``conf/paper/qssl.yaml``."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from qmlrepro.config.schema import PaperConfig, require_positive
+from qmlrepro.config.schema import (
+    PaperConfig,
+    require_above_zero,
+    require_non_negative,
+    require_positive,
+    require_probability,
+)
 from qmlrepro.errors import ConfigError
 
 
@@ -18,6 +25,24 @@ class AugmentConfig:
     mean: list[float] = field(default_factory=lambda: [0.5])
     std: list[float] = field(default_factory=lambda: [0.5])
 
+    def check(self, name: str) -> None:
+        prefix = f"paper.augment.{name}"
+        for key in ("jitter_p", "grayscale_p", "flip_p"):
+            require_probability(f"{prefix}.{key}", getattr(self, key))
+        if len(self.crop_scale) != 2 or not 0 < self.crop_scale[0] <= self.crop_scale[1] <= 1:
+            raise ConfigError(
+                f"{prefix}.crop_scale={self.crop_scale} must be [low, high], 0 < low <= high <= 1"
+            )
+        if len(self.jitter) != 4 or min(self.jitter) < 0 or self.jitter[3] > 0.5:
+            raise ConfigError(
+                f"{prefix}.jitter={self.jitter} must be [brightness, contrast, saturation, hue] "
+                ">= 0 with hue <= 0.5"
+            )
+        if len(self.mean) != len(self.std) or not self.std or min(self.std) <= 0:
+            raise ConfigError(
+                f"{prefix}.mean={self.mean} / std={self.std} need one value per channel, std > 0"
+            )
+
 
 @dataclass
 class ProbeConfig:
@@ -30,6 +55,18 @@ class ProbeConfig:
     milestones: list[int] = field(default_factory=lambda: [60, 80])
     batch_size: int = 256
     augment: bool = False  # true: fresh augmented views every epoch (the paper's protocol)
+
+    def check(self) -> None:
+        require_positive("paper.probe.n_train", self.n_train)
+        require_positive("paper.probe.n_test", self.n_test)
+        for key in ("epochs", "batch_size"):
+            require_positive(f"paper.probe.{key}", getattr(self, key), allow_none=False)
+        require_above_zero("paper.probe.lr", self.lr)
+        if any(not 0 < m < self.epochs for m in self.milestones):
+            raise ConfigError(
+                f"paper.probe.milestones={self.milestones} must be epochs between 1 and "
+                f"paper.probe.epochs - 1 = {self.epochs - 1}"
+            )
 
 
 @dataclass
@@ -55,14 +92,50 @@ class QsslConfig(PaperConfig):
             require_positive(f"paper.{key}", getattr(self, key), allow_none=False)
         require_positive("paper.checkpoint_every", self.checkpoint_every, allow_none=False)
         require_positive("paper.eval_images", self.eval_images)
-        require_positive("paper.probe.n_train", self.probe.n_train)
-        require_positive("paper.probe.n_test", self.probe.n_test)
-        require_positive("paper.probe.epochs", self.probe.epochs, allow_none=False)
+        require_positive("paper.eval_batch", self.eval_batch, allow_none=False)
+        self.probe.check()
+        for name, augment in self.augment.items():
+            augment.check(name)
         if self.batch_size < 2:
             raise ConfigError("paper.batch_size must be >= 2: NT-Xent needs negatives")
         for name in ("lr", "temperature"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"paper.{name}={getattr(self, name)} must be > 0")
+            require_above_zero(f"paper.{name}", getattr(self, name))
+        require_non_negative("paper.weight_decay", self.weight_decay)
+
+
+@dataclass
+class ClassicalModel:
+    """``conf/model/qssl/classical.yaml``."""
+
+    _target_: str = "qmlrepro.papers.qssl.models.ClassicalRepresentation"
+    width: int = 8
+    layers: int = 2
+
+    def __post_init__(self) -> None:
+        for key in ("width", "layers"):
+            require_positive(f"model.{key}", getattr(self, key), allow_none=False)
+
+
+@dataclass
+class QuantumModel:
+    """``conf/model/qssl/quantum_*.yaml``: ``circuit`` is an ansatz builder of W qubits."""
+
+    _target_: str = "qmlrepro.papers.qssl.models.QuantumRepresentation"
+    width: int = 8
+    circuit: Any = None
+
+    def __post_init__(self) -> None:
+        require_positive("model.width", self.width, allow_none=False)
+        if not self.circuit or not self.circuit.get("_target_"):
+            raise ConfigError("model.circuit needs a _target_ (an ansatz builder)")
+        for key in ("n", "layers"):
+            require_positive(f"model.circuit.{key}", self.circuit.get(key))
+        if self.circuit.get("n") not in (None, self.width):
+            raise ConfigError(
+                f"model.circuit.n={self.circuit['n']} must equal model.width={self.width} "
+                "(one qubit per feature)"
+            )
 
 
 SCHEMAS = {"qssl_schema": QsslConfig}
+MODEL_SCHEMAS = {"classical_schema": ClassicalModel, "quantum_schema": QuantumModel}
