@@ -208,3 +208,21 @@ def test_thread_count_is_part_of_the_run_config_and_its_hash():
     one, two = compose_config(["job=x"]), compose_config(["job=x", "torch_threads=2"])
     assert (one.torch_threads, two.torch_threads) == (1, 2)
     assert config_hash(one) != config_hash(two)
+
+
+def test_seeded_local_hardware_sampling_repeats_exactly(tmp_path):
+    """qiskit-ibm-runtime's local mode (Aer behind the fake device) samples with the run seed:
+    two evaluations that share no saved job give the same counts."""
+    from qmlrepro.quantum.ibm_runtime import IBMRuntime
+
+    spec = _ring_spec()
+
+    def evaluate(seed: int, folder: str) -> np.ndarray:
+        executor = IBMRuntime(
+            "fake_paris", 200, job_dir=str(tmp_path / folder), local=True, seed=seed
+        )
+        return executor.run(spec, INPUTS[:2], WEIGHTS)
+
+    first, second = evaluate(1, "a"), evaluate(1, "b")
+    np.testing.assert_array_equal(first, second)
+    assert not np.array_equal(evaluate(2, "c"), first)
