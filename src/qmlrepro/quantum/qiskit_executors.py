@@ -3,10 +3,13 @@
 Every executor takes a :class:`CircuitSpec` plus input and weight values and returns an array of
 the spec's outputs (B, n_outputs), one PUB per measurement setting with the inputs as its
 parameter array (one PUB per input only for amplitude-encoded circuits, whose amplitudes cannot be
-parameters).
+parameters). Values are bound by the parameter names of the circuit that actually runs: the
+transpiler may remove parameters (optimisation levels 2-3 drop diagonal gates before
+measurements).
 """
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 import numpy as np
 from qiskit import QuantumCircuit
@@ -56,15 +59,24 @@ class QiskitExecutor(ABC):
     def run(self, spec: CircuitSpec, inputs: np.ndarray, weights: np.ndarray) -> np.ndarray: ...
 
     def _pubs(
-        self, circuit: QuantumCircuit, spec: CircuitSpec, inputs: np.ndarray, weights: np.ndarray
+        self,
+        circuit: QuantumCircuit,
+        spec: CircuitSpec,
+        inputs: np.ndarray,
+        weights: np.ndarray,
+        prepare: Callable[[QuantumCircuit], QuantumCircuit] | None = None,
     ) -> list[tuple[QuantumCircuit, np.ndarray]]:
-        """One PUB with a parameter array, or one per input for amplitude-encoded circuits."""
+        """One PUB with a parameter array (B, P), or one per input (1, P) for amplitude-encoded
+        circuits. ``prepare`` (e.g. transpilation) maps each circuit first, and the values follow
+        the prepared circuit's own parameters, by name."""
+        prepare = prepare or (lambda c: c)
         if not has_amplitude_encoding(circuit):
-            return [(circuit, spec.parameter_values(circuit, inputs, weights))]
+            run = prepare(circuit)
+            return [(run, spec.parameter_values(run, inputs, weights))]
         pubs = []
         for row in range(len(inputs)):
-            bound = bind_amplitudes(circuit, inputs[row, : spec.n_amplitude_inputs])
-            pubs.append((bound, spec.parameter_values(bound, inputs[row : row + 1], weights)))
+            run = prepare(bind_amplitudes(circuit, inputs[row, : spec.n_amplitude_inputs]))
+            pubs.append((run, spec.parameter_values(run, inputs[row : row + 1], weights)))
         return pubs
 
 
@@ -110,11 +122,9 @@ class SamplingExecutor(QiskitExecutor):
 
     def _bits(self, circuit: QuantumCircuit, spec, inputs, weights) -> np.ndarray:
         logical = self._pubs(circuit, spec, inputs, weights)
-        if not has_amplitude_encoding(circuit):
-            isa = without_global_phase(self._transpile(circuit))
-            pubs = [(isa, values) for _, values in logical]
-        else:
-            pubs = [(without_global_phase(self._transpile(c)), values) for c, values in logical]
+        pubs = self._pubs(
+            circuit, spec, inputs, weights, lambda c: without_global_phase(self._transpile(c))
+        )
         packed = self._sample(pubs, logical)
         n_bits = circuit.num_clbits
         return np.concatenate([unpack_bits(p, n_bits) for p in packed], axis=0)
@@ -147,14 +157,13 @@ class AerStatevector(QiskitExecutor):
             estimator = EstimatorV2(options={"backend_options": {"method": "statevector"}})
             observables = [list(spec.observables)]  # shape (1, n_obs), broadcast over inputs
             pubs = [
-                (aer_safe(c), observables, values[:, None, :])
-                for c, values in self._pubs(spec.circuit, spec, inputs, weights)
+                (c, observables, values[:, None, :])
+                for c, values in self._pubs(spec.circuit, spec, inputs, weights, aer_safe)
             ]
             results = estimator.run(pubs).result()
             return np.concatenate([r.data.evs for r in results], axis=0)
         out = []
-        for circuit, values in self._pubs(spec.circuit, spec, inputs, weights):
-            qc = aer_safe(circuit)
+        for qc, values in self._pubs(spec.circuit, spec, inputs, weights, aer_safe):
             qc.save_probabilities(list(spec.measured))
             binds = (
                 [{p: values[:, j].tolist() for j, p in enumerate(qc.parameters)}]
@@ -203,6 +212,17 @@ def active_qubits(circuit: QuantumCircuit) -> int:
 
 
 LAYOUT_TRIALS = 4  # seeded layout-and-routing attempts per circuit structure
+OPTIMIZATION_LEVELS = (0, 1, 2, 3)  # Qiskit's preset pass managers
+
+
+def check_optimization_level(level: int) -> None:
+    """Raise :class:`ConfigError` unless ``level`` is a preset level (0-3): before any work,
+    not at the first transpilation."""
+    if level not in OPTIMIZATION_LEVELS:
+        raise ConfigError(
+            f"backend.executor.optimization_level={level} is not one of "
+            f"{', '.join(map(str, OPTIMIZATION_LEVELS))}"
+        )
 
 
 class DeviceLayout:
@@ -218,6 +238,7 @@ class DeviceLayout:
     """
 
     def __init__(self, device, optimization_level: int, trials: int = LAYOUT_TRIALS) -> None:
+        check_optimization_level(optimization_level)
         self.device, self.optimization_level = device, optimization_level
         self.seeds = [derive_seed(i, "layout") for i in range(trials)]
         self._managers: dict[int, object] = {}
@@ -280,6 +301,8 @@ class AerNoise(SamplingExecutor):
         density_matrix_qubits: int = 10,
     ) -> None:
         super().__init__(shots, seed)
+        if density_matrix_qubits < 0:
+            raise ConfigError(f"density_matrix_qubits={density_matrix_qubits} must be >= 0")
         self.density_matrix_qubits = density_matrix_qubits
         from qiskit_aer import AerSimulator
 
