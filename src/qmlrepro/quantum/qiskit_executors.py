@@ -5,7 +5,8 @@ the spec's outputs (B, n_outputs), one PUB per measurement setting with the inpu
 parameter array (one PUB per input only for amplitude-encoded circuits, whose amplitudes cannot be
 parameters). Values are bound by the parameter names of the circuit that actually runs: the
 transpiler may remove parameters (optimisation levels 2-3 drop diagonal gates before
-measurements).
+measurements). A model circuit's own final measurements and classical registers are dropped
+(:mod:`qmlrepro.quantum.measurement`).
 """
 
 from abc import ABC, abstractmethod
@@ -13,6 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 from qiskit import QuantumCircuit
+from qiskit.circuit import ControlFlowOp
 from qiskit.transpiler import generate_preset_pass_manager
 
 from qmlrepro.errors import ConfigError, QmlreproError
@@ -22,8 +24,12 @@ from qmlrepro.quantum.measurement import (
     observable_circuits,
     probabilities_from_bits,
     probability_circuit,
+    readout_name,
+    require_unitary,
     unpack_bits,
+    without_final_measurements,
 )
+from qmlrepro.quantum.program import UnsupportedGate
 from qmlrepro.quantum.spec import CircuitSpec
 from qmlrepro.training.seeding import derive_seed
 
@@ -80,9 +86,15 @@ class QiskitExecutor(ABC):
         return pubs
 
 
-def packed_bits(result, shots: int) -> list[np.ndarray]:
-    """The 'meas' register of each PUB result as (n_bindings, shots, n_bytes) packed bits."""
-    arrays = [r.data.meas.array for r in result]
+def packed_bits(
+    result, shots: int, pubs: list[tuple[QuantumCircuit, np.ndarray]]
+) -> list[np.ndarray]:
+    """The readout register (:func:`readout_name`) of each PUB result as (n_bindings, shots,
+    n_bytes) packed bits; other registers (the circuit's own mid-circuit bits) are not read."""
+    arrays = [
+        getattr(r.data, readout_name(circuit)).array
+        for r, (circuit, _) in zip(result, pubs, strict=True)
+    ]
     return [a.reshape(-1, shots, a.shape[-1]) for a in arrays]
 
 
@@ -121,12 +133,13 @@ class SamplingExecutor(QiskitExecutor):
         circuits to run, ``logical`` the same PUBs before transpilation (a stable identity)."""
 
     def _bits(self, circuit: QuantumCircuit, spec, inputs, weights) -> np.ndarray:
+        """(B, shots, n_readout) bits of the readout register of a measured circuit."""
         logical = self._pubs(circuit, spec, inputs, weights)
         pubs = self._pubs(
             circuit, spec, inputs, weights, lambda c: without_global_phase(self._transpile(c))
         )
         packed = self._sample(pubs, logical)
-        n_bits = circuit.num_clbits
+        n_bits = circuit.cregs[-1].size
         return np.concatenate([unpack_bits(p, n_bits) for p in packed], axis=0)
 
     def run(self, spec: CircuitSpec, inputs: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -142,7 +155,12 @@ class SamplingExecutor(QiskitExecutor):
 
 
 class AerStatevector(QiskitExecutor):
-    """Exact expectation values / probabilities from Aer's statevector simulator."""
+    """Exact expectation values / probabilities from Aer's statevector simulator.
+
+    Raises (from :meth:`run`):
+        UnsupportedGate: a mid-circuit measurement, reset or classically controlled block (a
+            statevector run would sample it: the answer would not be exact).
+    """
 
     def __init__(self, seed: int | None = None) -> None:
         from qiskit_aer import AerSimulator
@@ -153,17 +171,21 @@ class AerStatevector(QiskitExecutor):
         from qiskit_aer.primitives import EstimatorV2
 
         inputs, weights = np.asarray(inputs, dtype=float), np.asarray(weights, dtype=float)
+        circuit = spec.circuit
+        if circuit.num_clbits:
+            circuit = without_final_measurements(circuit)
+        require_unitary(circuit, frozenset(), "aer_statevector", UnsupportedGate)
         if spec.observables is not None:
             estimator = EstimatorV2(options={"backend_options": {"method": "statevector"}})
             observables = [list(spec.observables)]  # shape (1, n_obs), broadcast over inputs
             pubs = [
                 (c, observables, values[:, None, :])
-                for c, values in self._pubs(spec.circuit, spec, inputs, weights, aer_safe)
+                for c, values in self._pubs(circuit, spec, inputs, weights, aer_safe)
             ]
             results = estimator.run(pubs).result()
             return np.concatenate([r.data.evs for r in results], axis=0)
         out = []
-        for qc, values in self._pubs(spec.circuit, spec, inputs, weights, aer_safe):
+        for qc, values in self._pubs(circuit, spec, inputs, weights, aer_safe):
             qc.save_probabilities(list(spec.measured))
             binds = (
                 [{p: values[:, j].tolist() for j, p in enumerate(qc.parameters)}]
@@ -185,7 +207,7 @@ class AerShots(SamplingExecutor):
         from qiskit_aer.primitives import SamplerV2
 
         sampler = SamplerV2(default_shots=self.shots, seed=self.sampler_seed)
-        return packed_bits(sampler.run(pubs).result(), self.shots)
+        return packed_bits(sampler.run(pubs).result(), self.shots, pubs)
 
 
 def fake_backend(name: str):
@@ -259,8 +281,19 @@ class DeviceLayout:
 
         Raises:
             CircuitTooLarge: the circuit has more qubits than the device.
+            UnsupportedGate: the circuit has a classically controlled block (if_else, ...) that
+                the device does not run.
         """
         _check_width(circuit, self.device.num_qubits, self.device.name)
+        for inst in circuit.data:
+            name = inst.operation.name
+            if isinstance(inst.operation, ControlFlowOp) and not (
+                self.device.target.instruction_supported(operation_name=name)
+            ):
+                raise UnsupportedGate(
+                    f"'{name}' (a classically controlled block) is not supported by device "
+                    f"{self.device.name}; run the circuit on aer_shots or aer_depolarizing"
+                )
         if self.chosen is not None:
             return self._manager(self.chosen).run(circuit)
         attempts = []
@@ -326,7 +359,7 @@ class AerNoise(SamplingExecutor):
         sampler = SamplerV2.from_backend(
             self.simulator, default_shots=self.shots, seed=self.sampler_seed
         )
-        return packed_bits(sampler.run(pubs).result(), self.shots)
+        return packed_bits(sampler.run(pubs).result(), self.shots, pubs)
 
 
 class AerDepolarizing(SamplingExecutor):
@@ -372,4 +405,4 @@ class AerDepolarizing(SamplingExecutor):
         sampler = SamplerV2.from_backend(
             self.simulator, default_shots=self.shots, seed=self.sampler_seed
         )
-        return packed_bits(sampler.run(pubs).result(), self.shots)
+        return packed_bits(sampler.run(pubs).result(), self.shots, pubs)
