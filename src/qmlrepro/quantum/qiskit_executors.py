@@ -29,6 +29,7 @@ from qmlrepro.quantum.measurement import (
     unpack_bits,
     without_final_measurements,
 )
+from qmlrepro.quantum.observables import pauli_terms
 from qmlrepro.quantum.program import UnsupportedGate
 from qmlrepro.quantum.spec import CircuitSpec
 from qmlrepro.training.seeding import derive_seed
@@ -176,6 +177,8 @@ class AerStatevector(QiskitExecutor):
             circuit = without_final_measurements(circuit)
         require_unitary(circuit, frozenset(), "aer_statevector", UnsupportedGate)
         if spec.observables is not None:
+            for observable in spec.observables:
+                pauli_terms(observable)  # a non-Hermitian one is refused as on every backend
             estimator = EstimatorV2(options={"backend_options": {"method": "statevector"}})
             observables = [list(spec.observables)]  # shape (1, n_obs), broadcast over inputs
             pubs = [
