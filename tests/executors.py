@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from qiskit_aer import AerSimulator
 
@@ -92,6 +93,17 @@ class Backends:
         if backend == "ibm_runtime_local":
             return IBMRuntime("fake_paris", shots, str(self.job_dir), level, SEED, local=True).run
         raise ValueError(f"no backend {backend}")
+
+
+def backends_fixture(shots: int):
+    """A module-scoped ``backends`` fixture: one :class:`Backends` of ``shots`` per test module,
+    its IBM job store in a temporary folder."""
+
+    @pytest.fixture(scope="module")
+    def backends(tmp_path_factory) -> Backends:
+        return Backends(shots, tmp_path_factory.mktemp("ibm_jobs"))
+
+    return backends
 
 
 def tolerance(backend: str, spec: CircuitSpec, exact_values: np.ndarray, shots: int) -> np.ndarray:

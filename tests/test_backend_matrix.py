@@ -1,5 +1,7 @@
 """Every option of every backend config on every paper's model circuit: it runs and agrees with
-the exact answer (see ``executors`` for the tolerances), or the config is refused before any work.
+the exact answer (see ``executors`` for the tolerances; with a device's noise, valid outputs, and
+the same transpiled circuits without the noise within shot tolerance), or the config is refused
+before any work.
 
 The circuits come from the papers' own builders, at sizes below the smoke profiles (hypernet's
 smoke task alone has 17 qubits) so that the whole matrix stays under a minute: the faults this
@@ -21,7 +23,7 @@ from qmlrepro.quantum.qiskit_executors import AerNoise
 from qmlrepro.quantum.spec import CircuitSpec, make_spec
 
 from .conftest import REPO
-from .executors import DEVICE_NOISE, Backends, assert_agrees, exact
+from .executors import DEVICE_NOISE, assert_agrees, backends_fixture, exact
 
 SHOTS = 1000
 LEVELS = (0, 1, 2, 3)
@@ -57,9 +59,7 @@ SETTINGS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def backends(tmp_path_factory) -> Backends:
-    return Backends(SHOTS, tmp_path_factory.mktemp("ibm_jobs"))
+backends = backends_fixture(SHOTS)
 
 
 def _inputs(spec: CircuitSpec) -> tuple[np.ndarray, np.ndarray]:

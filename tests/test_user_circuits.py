@@ -15,7 +15,7 @@ from qiskit.quantum_info import SparsePauliOp
 from qmlrepro.quantum.program import UnsupportedGate
 from qmlrepro.quantum.spec import CircuitSpec, make_spec
 
-from .executors import Backends, assert_agrees, exact
+from .executors import assert_agrees, backends_fixture, exact
 
 SHOTS = 2000
 REGISTERS = ("none", "own", "measure_all", "idle")  # case i runs at optimisation level i
@@ -37,9 +37,7 @@ SAMPLERS = tuple(b for b in ALL_BACKENDS if b not in (*EXACT_ONLY, "torch_float3
 DEVICES = ("aer_noise", "aer_noise_ideal", "ibm_runtime_local")  # fake_paris: no if_else
 
 
-@pytest.fixture(scope="module")
-def backends(tmp_path_factory) -> Backends:
-    return Backends(SHOTS, tmp_path_factory.mktemp("ibm_jobs"))
+backends = backends_fixture(SHOTS)
 
 
 def user_circuit(seed: int, registers: str, n: int = 3, n_gates: int = 8):
