@@ -19,21 +19,8 @@ from qmlrepro.quantum.qiskit_executors import AerNoise, AerShots, AerStatevector
 from qmlrepro.quantum.spec import make_spec
 from qmlrepro.quantum.torch_executor import TorchCircuit
 
+from .executors import exact as torch_reference
 from .test_torch_executor import build, ring_circuit
-
-
-def torch_reference(spec, inputs, weights):
-    module = TorchCircuit(
-        spec.circuit,
-        spec.inputs,
-        spec.weights,
-        observables=spec.observables,
-        measured=spec.measured,
-        dtype=torch.float64,
-        init_weights=torch.tensor(weights),
-    )
-    with torch.no_grad():
-        return module(torch.tensor(inputs)).numpy()
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,6 +1,7 @@
 """The torch statevector executor against Qiskit, finite differences and shot statistics."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -84,7 +85,9 @@ def test_random_circuits_match_qiskit_statevector(data):
         w,
         observables=z_observables(n),
         dtype=torch.float64,
-        init_weights=torch.randn(len(w), generator=torch.Generator().manual_seed(1)),
+        init_weights=torch.randn(
+            len(w), generator=torch.Generator().manual_seed(1), dtype=torch.float64
+        ),
     )
     xv = torch.randn(3, n, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
@@ -108,7 +111,7 @@ def test_general_pauli_observables_match_qiskit():
         *z_observables(n),
     ]
     module = TorchCircuit(
-        qc, x, w[:7], observables=obs, dtype=torch.float64, init_weights=torch.randn(7)
+        qc, x, w[:7], observables=obs, dtype=torch.float64, init_weights=torch.randn(7).double()
     )
     xv = torch.randn(2, n, dtype=torch.float64)
     with torch.no_grad():
@@ -271,3 +274,119 @@ def test_complex64_matches_complex128():
     xv = torch.rand(5, 4) * math.pi
     with torch.no_grad():
         assert torch.allclose(lo(xv).double(), hi(xv.double()), atol=1e-5)
+
+
+def _z_terms(n: int, coeffs: list[float]) -> list[SparsePauliOp]:
+    """Z/I-only observables: coefficient c_k on Z_k, plus a ZZ term on the first two qubits."""
+    return [
+        SparsePauliOp.from_sparse_list([("Z", [k], c), ("ZZ", [0, 1], c / 3)], n)
+        for k, c in enumerate(coeffs)
+    ]
+
+
+def test_diagonal_observables_are_exact_in_complex128():
+    """Z/I-only observables with coefficients such as 0.1 were built in float32 (off by 7e-8)."""
+    qc, x, w = ring_circuit(3)
+    obs = _z_terms(3, [0.1, -0.3, 0.7])
+    init = torch.linspace(-1, 1, len(w), dtype=torch.float64)
+    module = TorchCircuit(qc, x, w, observables=obs, dtype=torch.float64, init_weights=init)
+    xv = torch.tensor([[0.3, 1.1, 2.0], [-0.4, 0.2, 0.9]], dtype=torch.float64)
+    with torch.no_grad():
+        got = module(xv).numpy()
+    for b in range(2):
+        sv = Statevector(bind(qc, x, w, xv[b].tolist(), init.tolist()))
+        want = [sv.expectation_value(o).real for o in obs]
+        assert np.abs(got[b] - want).max() < 1e-14
+
+
+def test_float32_diagonal_readout_keeps_its_exact_values():
+    """What float32 runs read out is bit-identical to the float32 construction it replaced, for
+    the +-1 coefficients every paper uses."""
+    from qmlrepro.quantum.observables import diagonal_matrix, parity, pauli_terms
+
+    n = 4
+    sums = SparsePauliOp.from_list([("IIZZ", 1.0), ("ZIZI", -1.0), ("IIII", 1.0)])
+    terms = [pauli_terms(o) for o in [*z_observables(n), sums]]
+    before = torch.stack(
+        [sum(t.coeff * parity(torch.arange(2**n), t.z_mask) for t in ts) for ts in terms], dim=1
+    )
+    assert before.dtype == torch.float32
+    assert torch.equal(diagonal_matrix(terms, n, "cpu").to(torch.float32), before)
+
+
+def test_all_zero_amplitudes_are_one_clear_error_on_every_executor():
+    from qmlrepro.quantum.encoding import ZeroAmplitudes
+    from qmlrepro.quantum.qiskit_executors import AerStatevector
+    from qmlrepro.quantum.spec import make_spec
+
+    qc = QuantumCircuit(2)
+    qc.append(AmplitudeEncoding(2, start=0), [0, 1])
+    spec = make_spec(qc, [], [], measured=[0, 1], n_amplitude_inputs=4)
+    amps = torch.tensor([[0.2, -0.5, 0.7, 0.1], [0.0, 0.0, 0.0, 0.0]], dtype=torch.float64)
+    module = TorchCircuit.from_spec(spec, dtype=torch.float64)
+    match = r"slice x\[0:4\] is all zero in row\(s\) \[1\]"
+    with pytest.raises(ZeroAmplitudes, match=match):
+        module(amps)
+    with pytest.raises(ZeroAmplitudes, match=r"slice x\[0:4\] is all zero"):
+        AerStatevector().run(spec, amps.numpy(), np.zeros(0))
+
+
+def test_complex_coefficients_are_refused_unless_they_cancel():
+    from qmlrepro.quantum.observables import NonHermitianObservable
+    from qmlrepro.quantum.qiskit_executors import AerShots, AerStatevector
+    from qmlrepro.quantum.spec import make_spec
+
+    qc, x, w = ring_circuit(2)
+    bad = SparsePauliOp.from_list([("ZI", 0.5j), ("XX", 1.0)])
+    with pytest.raises(NonHermitianObservable, match=r"complex coefficient 0\.5j"):
+        TorchCircuit(qc, x, w, observables=[bad])
+    spec = make_spec(qc, x, w, observables=[bad])
+    for executor in (AerStatevector(), AerShots(shots=10, seed=1)):
+        with pytest.raises(NonHermitianObservable, match="not Hermitian"):
+            executor.run(spec, np.zeros((1, 2)), np.zeros(len(w)))
+    hermitian = SparsePauliOp.from_list([("ZI", 1j), ("XX", 0.5), ("ZI", -1j)])
+    init = torch.linspace(-1, 1, len(w), dtype=torch.float64)
+    module = TorchCircuit(qc, x, w, observables=[hermitian], dtype=torch.float64, init_weights=init)
+    xv = torch.tensor([[0.3, 1.1]], dtype=torch.float64)
+    with torch.no_grad():
+        got = module(xv)[0, 0].item()
+    sv = Statevector(bind(qc, x, w, xv[0].tolist(), init.tolist()))
+    assert abs(got - sv.expectation_value(SparsePauliOp("XX", 0.5)).real) < 1e-14
+
+
+def test_state_is_documented_to_leave_out_the_global_phase():
+    from qiskit.circuit.library import GlobalPhaseGate
+
+    qc = QuantumCircuit(2, global_phase=0.7)
+    qc.h(0)
+    qc.cx(0, 1)
+    qc.append(GlobalPhaseGate(0.2), [])
+    module = TorchCircuit(qc, [], [], measured=[0, 1], dtype=torch.float64)
+    with torch.no_grad():
+        state = module.state()[0].numpy()
+    assert np.abs(state - np.exp(-0.9j) * Statevector(qc).data).max() < 1e-14
+    assert "global phase" in TorchCircuit.state.__doc__
+
+
+def test_lower_precision_init_weights_are_flagged():
+    from qmlrepro.quantum.torch_executor import PrecisionWarning
+
+    qc, x, w = ring_circuit(2)
+    init = torch.full((len(w),), 0.1)
+    with pytest.warns(PrecisionWarning, match="init_weights are torch.float32 but the circuit"):
+        module = TorchCircuit(
+            qc, x, w, observables=z_observables(2), dtype=torch.float64, init_weights=init
+        )
+    assert module.weights.dtype == torch.float64 and module.weights[0].item() != 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrecisionWarning)
+        exact = TorchCircuit(
+            qc,
+            x,
+            w,
+            observables=z_observables(2),
+            dtype=torch.float64,
+            init_weights=init.double().fill_(0.1),
+        )
+        TorchCircuit(qc, x, w, observables=z_observables(2), init_weights=init)  # float32 both
+    assert exact.weights[0].item() == 0.1

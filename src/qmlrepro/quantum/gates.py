@@ -183,7 +183,9 @@ ONE_QUBIT_PHASES: dict[str, GateSpec] = {
     "rz": GateSpec(DIAGONAL, 1, pattern=lambda b: b[0] - 0.5, shift_rule=TWO_TERM),
 }
 X_PERMUTATION = GateSpec(PERMUTATION, permute=lambda index, qubits: index ^ (1 << qubits[0]))
-IGNORED = {"barrier", "measure", "delay", "global_phase"}
+# No effect on measured probabilities. Measurements are not here: only final ones may be dropped
+# (program.compile_circuit); a mid-circuit one changes the state and is refused.
+IGNORED = {"barrier", "delay", "global_phase"}
 
 
 def mcx_spec(n_controls: int) -> GateSpec:

@@ -245,7 +245,7 @@ class IBMRuntime(SamplingExecutor):
                 ) from failure
             time.sleep(min(60, 2**attempt))
             job = None
-        arrays = packed_bits(result, self.shots)
+        arrays = packed_bits(result, self.shots, pubs)
         self.store.save_result(key, arrays)
         record["status"] = "DONE"
         self.store.save_record(key, record)

@@ -27,10 +27,12 @@ from qmlrepro.quantum.gates import (
     GateSpec,
     mcx_spec,
 )
+from qmlrepro.quantum.measurement import final_measurements, require_unitary
 
 
 class UnsupportedGate(QmlreproError):
-    """The circuit holds an operation the torch executor does not implement."""
+    """The circuit holds an operation the executor does not implement (for the exact executors:
+    also any non-unitary operation other than a final measurement)."""
 
 
 @dataclass
@@ -88,7 +90,15 @@ def _spec_for(inst_op, n_qubits: int) -> GateSpec:
 
 
 def compile_circuit(circuit: QuantumCircuit, parameters: list[Parameter]) -> Program:
-    """``parameters`` fixes the column order of the values the executor is called with."""
+    """``parameters`` fixes the column order of the values the executor is called with.
+
+    Final measurements are dropped (the executor reads out what it is asked for); barriers,
+    delays and global phases are ignored.
+
+    Raises:
+        UnsupportedGate: a gate outside the gate set, or a mid-circuit measurement, reset or
+            classically controlled block (never silently ignored).
+    """
     columns = parameter_columns(parameters)
     missing = {p.name for p in circuit.parameters} - set(columns)
     if missing:
@@ -99,11 +109,13 @@ def compile_circuit(circuit: QuantumCircuit, parameters: list[Parameter]) -> Pro
     segments: list[Segment] = []
     touched: set[int] = set()
     index = torch.arange(2**n)
+    final = final_measurements(circuit)
+    require_unitary(circuit, final, "the torch executor", UnsupportedGate)
 
-    for inst in circuit.data:
+    for position, inst in enumerate(circuit.data):
         op = inst.operation
         qubits = [circuit.find_bit(q).index for q in inst.qubits]
-        if op.name in IGNORED:
+        if op.name in IGNORED or position in final:
             continue
         if isinstance(op, AmplitudeEncoding):
             if touched & set(qubits):
@@ -111,8 +123,6 @@ def compile_circuit(circuit: QuantumCircuit, parameters: list[Parameter]) -> Pro
             encodings.append((qubits, op.start))
             touched |= set(qubits)
             continue
-        if getattr(op, "condition", None) is not None or inst.clbits:
-            raise UnsupportedGate(f"'{op.name}' with classical bits is not supported")
         spec = _spec_for(op, len(qubits))
         call_slots = []
         for param in op.params if op.name != "unitary" else []:

@@ -3,13 +3,18 @@
 Every executor takes a :class:`CircuitSpec` plus input and weight values and returns an array of
 the spec's outputs (B, n_outputs), one PUB per measurement setting with the inputs as its
 parameter array (one PUB per input only for amplitude-encoded circuits, whose amplitudes cannot be
-parameters).
+parameters). Values are bound by the parameter names of the circuit that actually runs: the
+transpiler may remove parameters (optimisation levels 2-3 drop diagonal gates before
+measurements). A model circuit's own final measurements and classical registers are dropped
+(:mod:`qmlrepro.quantum.measurement`).
 """
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 import numpy as np
 from qiskit import QuantumCircuit
+from qiskit.circuit import ControlFlowOp
 from qiskit.transpiler import generate_preset_pass_manager
 
 from qmlrepro.errors import ConfigError, QmlreproError
@@ -19,8 +24,13 @@ from qmlrepro.quantum.measurement import (
     observable_circuits,
     probabilities_from_bits,
     probability_circuit,
+    readout_name,
+    require_unitary,
     unpack_bits,
+    without_final_measurements,
 )
+from qmlrepro.quantum.observables import pauli_terms
+from qmlrepro.quantum.program import UnsupportedGate
 from qmlrepro.quantum.spec import CircuitSpec
 from qmlrepro.training.seeding import derive_seed
 
@@ -56,21 +66,36 @@ class QiskitExecutor(ABC):
     def run(self, spec: CircuitSpec, inputs: np.ndarray, weights: np.ndarray) -> np.ndarray: ...
 
     def _pubs(
-        self, circuit: QuantumCircuit, spec: CircuitSpec, inputs: np.ndarray, weights: np.ndarray
+        self,
+        circuit: QuantumCircuit,
+        spec: CircuitSpec,
+        inputs: np.ndarray,
+        weights: np.ndarray,
+        prepare: Callable[[QuantumCircuit], QuantumCircuit] | None = None,
     ) -> list[tuple[QuantumCircuit, np.ndarray]]:
-        """One PUB with a parameter array, or one per input for amplitude-encoded circuits."""
+        """One PUB with a parameter array (B, P), or one per input (1, P) for amplitude-encoded
+        circuits. ``prepare`` (e.g. transpilation) maps each circuit first, and the values follow
+        the prepared circuit's own parameters, by name."""
+        prepare = prepare or (lambda c: c)
         if not has_amplitude_encoding(circuit):
-            return [(circuit, spec.parameter_values(circuit, inputs, weights))]
+            run = prepare(circuit)
+            return [(run, spec.parameter_values(run, inputs, weights))]
         pubs = []
         for row in range(len(inputs)):
-            bound = bind_amplitudes(circuit, inputs[row, : spec.n_amplitude_inputs])
-            pubs.append((bound, spec.parameter_values(bound, inputs[row : row + 1], weights)))
+            run = prepare(bind_amplitudes(circuit, inputs[row, : spec.n_amplitude_inputs]))
+            pubs.append((run, spec.parameter_values(run, inputs[row : row + 1], weights)))
         return pubs
 
 
-def packed_bits(result, shots: int) -> list[np.ndarray]:
-    """The 'meas' register of each PUB result as (n_bindings, shots, n_bytes) packed bits."""
-    arrays = [r.data.meas.array for r in result]
+def packed_bits(
+    result, shots: int, pubs: list[tuple[QuantumCircuit, np.ndarray]]
+) -> list[np.ndarray]:
+    """The readout register (:func:`readout_name`) of each PUB result as (n_bindings, shots,
+    n_bytes) packed bits; other registers (the circuit's own mid-circuit bits) are not read."""
+    arrays = [
+        getattr(r.data, readout_name(circuit)).array
+        for r, (circuit, _) in zip(result, pubs, strict=True)
+    ]
     return [a.reshape(-1, shots, a.shape[-1]) for a in arrays]
 
 
@@ -109,14 +134,13 @@ class SamplingExecutor(QiskitExecutor):
         circuits to run, ``logical`` the same PUBs before transpilation (a stable identity)."""
 
     def _bits(self, circuit: QuantumCircuit, spec, inputs, weights) -> np.ndarray:
+        """(B, shots, n_readout) bits of the readout register of a measured circuit."""
         logical = self._pubs(circuit, spec, inputs, weights)
-        if not has_amplitude_encoding(circuit):
-            isa = without_global_phase(self._transpile(circuit))
-            pubs = [(isa, values) for _, values in logical]
-        else:
-            pubs = [(without_global_phase(self._transpile(c)), values) for c, values in logical]
+        pubs = self._pubs(
+            circuit, spec, inputs, weights, lambda c: without_global_phase(self._transpile(c))
+        )
         packed = self._sample(pubs, logical)
-        n_bits = circuit.num_clbits
+        n_bits = circuit.cregs[-1].size
         return np.concatenate([unpack_bits(p, n_bits) for p in packed], axis=0)
 
     def run(self, spec: CircuitSpec, inputs: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -132,7 +156,12 @@ class SamplingExecutor(QiskitExecutor):
 
 
 class AerStatevector(QiskitExecutor):
-    """Exact expectation values / probabilities from Aer's statevector simulator."""
+    """Exact expectation values / probabilities from Aer's statevector simulator.
+
+    Raises (from :meth:`run`):
+        UnsupportedGate: a mid-circuit measurement, reset or classically controlled block (a
+            statevector run would sample it: the answer would not be exact).
+    """
 
     def __init__(self, seed: int | None = None) -> None:
         from qiskit_aer import AerSimulator
@@ -143,18 +172,23 @@ class AerStatevector(QiskitExecutor):
         from qiskit_aer.primitives import EstimatorV2
 
         inputs, weights = np.asarray(inputs, dtype=float), np.asarray(weights, dtype=float)
+        circuit = spec.circuit
+        if circuit.num_clbits:
+            circuit = without_final_measurements(circuit)
+        require_unitary(circuit, frozenset(), "aer_statevector", UnsupportedGate)
         if spec.observables is not None:
+            for observable in spec.observables:
+                pauli_terms(observable)  # a non-Hermitian one is refused as on every backend
             estimator = EstimatorV2(options={"backend_options": {"method": "statevector"}})
             observables = [list(spec.observables)]  # shape (1, n_obs), broadcast over inputs
             pubs = [
-                (aer_safe(c), observables, values[:, None, :])
-                for c, values in self._pubs(spec.circuit, spec, inputs, weights)
+                (c, observables, values[:, None, :])
+                for c, values in self._pubs(circuit, spec, inputs, weights, aer_safe)
             ]
             results = estimator.run(pubs).result()
             return np.concatenate([r.data.evs for r in results], axis=0)
         out = []
-        for circuit, values in self._pubs(spec.circuit, spec, inputs, weights):
-            qc = aer_safe(circuit)
+        for qc, values in self._pubs(circuit, spec, inputs, weights, aer_safe):
             qc.save_probabilities(list(spec.measured))
             binds = (
                 [{p: values[:, j].tolist() for j, p in enumerate(qc.parameters)}]
@@ -176,7 +210,7 @@ class AerShots(SamplingExecutor):
         from qiskit_aer.primitives import SamplerV2
 
         sampler = SamplerV2(default_shots=self.shots, seed=self.sampler_seed)
-        return packed_bits(sampler.run(pubs).result(), self.shots)
+        return packed_bits(sampler.run(pubs).result(), self.shots, pubs)
 
 
 def fake_backend(name: str):
@@ -203,6 +237,17 @@ def active_qubits(circuit: QuantumCircuit) -> int:
 
 
 LAYOUT_TRIALS = 4  # seeded layout-and-routing attempts per circuit structure
+OPTIMIZATION_LEVELS = (0, 1, 2, 3)  # Qiskit's preset pass managers
+
+
+def check_optimization_level(level: int) -> None:
+    """Raise :class:`ConfigError` unless ``level`` is a preset level (0-3): before any work,
+    not at the first transpilation."""
+    if level not in OPTIMIZATION_LEVELS:
+        raise ConfigError(
+            f"backend.executor.optimization_level={level} is not one of "
+            f"{', '.join(map(str, OPTIMIZATION_LEVELS))}"
+        )
 
 
 class DeviceLayout:
@@ -218,6 +263,7 @@ class DeviceLayout:
     """
 
     def __init__(self, device, optimization_level: int, trials: int = LAYOUT_TRIALS) -> None:
+        check_optimization_level(optimization_level)
         self.device, self.optimization_level = device, optimization_level
         self.seeds = [derive_seed(i, "layout") for i in range(trials)]
         self._managers: dict[int, object] = {}
@@ -238,8 +284,19 @@ class DeviceLayout:
 
         Raises:
             CircuitTooLarge: the circuit has more qubits than the device.
+            UnsupportedGate: the circuit has a classically controlled block (if_else, ...) that
+                the device does not run.
         """
         _check_width(circuit, self.device.num_qubits, self.device.name)
+        for inst in circuit.data:
+            name = inst.operation.name
+            if isinstance(inst.operation, ControlFlowOp) and not (
+                self.device.target.instruction_supported(operation_name=name)
+            ):
+                raise UnsupportedGate(
+                    f"'{name}' (a classically controlled block) is not supported by device "
+                    f"{self.device.name}; run the circuit on aer_shots or aer_depolarizing"
+                )
         if self.chosen is not None:
             return self._manager(self.chosen).run(circuit)
         attempts = []
@@ -280,6 +337,8 @@ class AerNoise(SamplingExecutor):
         density_matrix_qubits: int = 10,
     ) -> None:
         super().__init__(shots, seed)
+        if density_matrix_qubits < 0:
+            raise ConfigError(f"density_matrix_qubits={density_matrix_qubits} must be >= 0")
         self.density_matrix_qubits = density_matrix_qubits
         from qiskit_aer import AerSimulator
 
@@ -303,7 +362,7 @@ class AerNoise(SamplingExecutor):
         sampler = SamplerV2.from_backend(
             self.simulator, default_shots=self.shots, seed=self.sampler_seed
         )
-        return packed_bits(sampler.run(pubs).result(), self.shots)
+        return packed_bits(sampler.run(pubs).result(), self.shots, pubs)
 
 
 class AerDepolarizing(SamplingExecutor):
@@ -349,4 +408,4 @@ class AerDepolarizing(SamplingExecutor):
         sampler = SamplerV2.from_backend(
             self.simulator, default_shots=self.shots, seed=self.sampler_seed
         )
-        return packed_bits(sampler.run(pubs).result(), self.shots)
+        return packed_bits(sampler.run(pubs).result(), self.shots, pubs)

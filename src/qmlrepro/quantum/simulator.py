@@ -11,6 +11,7 @@ import torch
 
 from qmlrepro.errors import QmlreproError
 from qmlrepro.quantum import kernels
+from qmlrepro.quantum.encoding import require_nonzero
 from qmlrepro.quantum.gates import DENSE, DIAGONAL, ONE_QUBIT, PERMUTATION, GateSpec
 from qmlrepro.quantum.program import GateCall, Program, Segment
 
@@ -277,7 +278,10 @@ class Simulator:
             if qubits != list(range(qubits[0], qubits[0] + len(qubits))):
                 raise QmlreproError("amplitude encoding needs consecutive ascending qubits")
             chunk = amplitudes[:, start : start + 2 ** len(qubits)]
-            registers[qubits[0]] = (chunk / chunk.norm(dim=1, keepdim=True)).to(cdtype)
+            norm = chunk.norm(dim=1, keepdim=True)
+            if not bool(norm.all()):  # a NaN state otherwise
+                require_nonzero(norm.detach().squeeze(1).cpu().numpy(), start, chunk.shape[1])
+            registers[qubits[0]] = (chunk / norm).to(cdtype)
         e0 = _ket_zero(cdtype, device)
         columns, q = [], 0
         while q < n:

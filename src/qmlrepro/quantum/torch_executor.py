@@ -7,6 +7,7 @@ sample estimates and gradients come from the parameter-shift rule with the same 
 samples come from an explicit generator (``seed``), never from torch's global one.
 """
 
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -23,8 +24,27 @@ from qmlrepro.quantum.spec import CircuitSpec
 COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
 
 
+class PrecisionWarning(UserWarning):
+    """Values handed over in a lower precision than the computation asked for."""
+
+
+def _less_precise(given: torch.dtype, wanted: torch.dtype) -> bool:
+    return given.is_floating_point and torch.finfo(given).bits < torch.finfo(wanted).bits
+
+
 class TorchCircuit(torch.nn.Module):
-    """A parameterised circuit as a module. Weights live here as one ``nn.Parameter``."""
+    """A parameterised circuit as a module. Weights live here as one ``nn.Parameter``.
+
+    ``dtype`` (float32 or float64) is the real precision of the weights and outputs; states are
+    complex64 or complex128. ``init_weights`` (n_w,) are cast to ``dtype``: a lower-precision
+    tensor (float32 for a float64 module) keeps its rounded values (0.1 stays 0.10000000149) and a
+    :class:`PrecisionWarning` says so; pass ``dtype`` weights to start from exact values.
+
+    Raises:
+        UnsupportedGate: the circuit holds a gate outside the gate set, or a mid-circuit
+            measurement, reset or classically controlled block (final measurements are fine).
+        NonHermitianObservable: an observable keeps a complex coefficient.
+    """
 
     def __init__(
         self,
@@ -63,6 +83,13 @@ class TorchCircuit(torch.nn.Module):
             i for i, slot in enumerate(self.program.slots) if not slot.depends & input_names
         )
         init = init_weights if init_weights is not None else torch.zeros(len(self.weight_params))
+        if init_weights is not None and _less_precise(init.dtype, dtype):
+            warnings.warn(
+                f"init_weights are {init.dtype} but the circuit runs in {dtype}: the weights "
+                f"start from {init.dtype}-rounded values; pass {dtype} init_weights for exact ones",
+                PrecisionWarning,
+                stacklevel=2,
+            )
         self.weights = torch.nn.Parameter(init.to(dtype).clone())
         self.seed = seed
         self.shot_calls = 0  # sampled evaluations so far; saved in state_dict (extra state)
@@ -130,6 +157,12 @@ class TorchCircuit(torch.nn.Module):
         return self.simulator.angles(self.values(inputs)), amplitudes
 
     def forward(self, inputs: torch.Tensor | None = None) -> torch.Tensor:
+        """Inputs (B, n_amp + n_in), amplitudes first, angles in radians (None: one row of
+        zeros) -> expectations (B, n_obs) or probabilities (B, 2^m) in ``dtype``.
+
+        Raises:
+            ZeroAmplitudes: an amplitude-encoded input slice is all zero in some row.
+        """
         angles, amplitudes = self._angles(inputs)
         if self.shots is None:
             return self.readout(self.state_from_angles(angles, amplitudes))
@@ -138,6 +171,12 @@ class TorchCircuit(torch.nn.Module):
         return shot_estimate(self, angles, amplitudes)
 
     def state(self, inputs: torch.Tensor | None = None) -> torch.Tensor:
+        """The final statevectors (B, 2^n), complex64 or complex128, qubit q = bit q of the index.
+
+        Up to a global phase: ``circuit.global_phase`` and global-phase gates are not applied
+        (no readout sees them), so this is ``exp(-i phase) * Statevector(bound circuit)``.
+        Final measurements are not applied either.
+        """
         return self.state_from_angles(*self._angles(inputs))
 
     def state_from_angles(
