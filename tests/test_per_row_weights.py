@@ -97,6 +97,16 @@ def test_per_row_weights_equal_separate_single_starts(name, input_rows):
     assert torch.allclose(grads, ref_grads, rtol=0, atol=1e-12)
 
 
+def test_shared_weights_tensor_acts_as_the_module_parameter():
+    """weights=(n_w,) runs every row with that tensor, exactly as the module's own parameter."""
+    spec = qssl_ring()
+    module = _module(spec)
+    weights, inputs = _weights(spec, 1, seed=6)[0], _inputs(spec, ROWS, seed=6)
+    given = module(inputs, weights=weights)
+    module.weights.data.copy_(weights)
+    assert torch.equal(given, module(inputs))
+
+
 def test_per_row_input_gradients_equal_separate_single_starts():
     spec = qssl_ring()
     module = _module(spec)

@@ -163,8 +163,8 @@ class Simulator:
         once and applied as shared matrices. Single-qubit layers that differ per row are applied
         qubit by qubit with elementwise kernels, or, with ``fuse_rows``, fused into the same
         Kronecker blocks as shared layers and applied as batched GEMMs (one matrix per row): the
-        path for per-row weights. ``fuse_rows=False`` keeps
-        the results of earlier releases bit for bit; both agree to rounding (1e-15 in complex128).
+        path for per-row weights. ``fuse_rows=False`` keeps the results of earlier releases bit
+        for bit; the two agree to rounding (a few 1e-15 in complex128).
 
         Raises QmlreproError when the circuit amplitude-encodes inputs and ``amplitudes`` is None.
         """
