@@ -131,7 +131,7 @@ def test_hypernet_17_qubits_per_row_equal_single_starts():
     assert torch.allclose(grads, ref_grads, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["qssl_ring", "hypernet"])
+@pytest.mark.parametrize("name", sorted(SPECS))
 def test_torch_func_vmap_and_grad_over_functional_call(name):
     """vmap over starts of a single-start functional call, and per-start gradients by
     vmap(grad(.)), equal the per-row batched call and its autograd gradients."""
