@@ -198,6 +198,16 @@ def _hypernet(device: str):
     return module, cost, starts
 
 
+def _per_row_step(module, cost, weights):
+    """Forward + backward of sum_b <C>_b with ``weights`` (B, n_w) as per-row weights."""
+
+    def step() -> None:
+        rows = weights.clone().requires_grad_(True)
+        (module(weights=rows) @ cost).sum().backward()
+
+    return step
+
+
 def _synchronised(step, device: str):
     import torch
 
@@ -235,9 +245,7 @@ def per_row_weights(batch: int, cuda: int = 0) -> dict:
         module.weights.grad = None
         (module()[0] @ cost).backward()
 
-    def fused() -> None:
-        rows = weights.clone().requires_grad_(True)
-        (module(weights=rows) @ cost).sum().backward()
+    fused = _per_row_step(module, cost, weights)
 
     def elementwise() -> None:
         rows = weights.clone().requires_grad_(True)
@@ -291,11 +299,7 @@ def lbfgs_starts(starts: int, cuda: int = 0) -> dict:
         loss.backward()
         return loss
 
-    def batched() -> None:
-        rows = initial.clone().requires_grad_(True)
-        (module(weights=rows) @ cost).sum().backward()
-
-    batched = _synchronised(batched, device)
+    batched = _synchronised(_per_row_step(module, cost, initial), device)
     batched_ms = [_timed(batched, 1, warmup=1)]  # before and after: the load may drift
     started = time.perf_counter()
     for angles in initial:
