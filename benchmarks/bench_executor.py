@@ -1,8 +1,11 @@
 """Torch statevector executor: training-step speed and memory vs PennyLane, gate-by-gate torch
-and qiskit-machine-learning; plus noisy ibmq_paris inference time on Aer.
+and qiskit-machine-learning; noisy ibmq_paris inference time on Aer; per-row weights (many random
+starts of one circuit in one call) against a single start.
 
 Circuit (issue 3): RY(x_i) encoding on n qubits, 2 layers of [RY(w), RZ(w) on every qubit + CNOT
 ring], <Z_i> on all qubits; a step is forward + backward of the summed outputs at complex64.
+Per-row rows (issues 18, 22): the hypernet circuit (17 qubits, D = 4, brick-wall CX + RY + RZ, no
+inputs) in complex128 as it is trained, a step being forward + backward of <C> = p_theta . C.
 Every measurement runs in a fresh subprocess so peak RSS belongs to that measurement alone.
 """
 
@@ -17,6 +20,9 @@ SIZES = [(8, 32), (8, 256), (12, 256), (16, 32), (16, 256)]
 PENNYLANE_SIZES = [(8, 32), (8, 256), (12, 256), (16, 32)]  # (16, 256) needs > 20 GB
 GATEWISE_SIZES = [(8, 256), (12, 256)]
 NOISY_INPUTS = 200
+HYPERNET_QUBITS, HYPERNET_DEPTH = 17, 4
+PER_ROW_BATCHES = [1, 8, 32]
+LBFGS_STARTS = 32
 
 
 def circuit(n: int):
@@ -173,6 +179,152 @@ def noisy_inference(n_inputs: int) -> float:
     return time.perf_counter() - start
 
 
+def _hypernet(device: str):
+    """The hypernet module (complex128), a random cost vector C and a random-start generator."""
+    import torch
+
+    from qmlrepro.papers.hypernet.circuit import hypernetwork_spec
+    from qmlrepro.quantum.torch_executor import TorchCircuit
+
+    spec = hypernetwork_spec(HYPERNET_QUBITS, HYPERNET_DEPTH)
+    module = TorchCircuit.from_spec(spec, dtype=torch.float64).to(device)
+    generator = torch.Generator().manual_seed(0)
+    cost = torch.rand(2**HYPERNET_QUBITS, generator=generator, dtype=torch.float64).to(device)
+
+    def starts(count: int) -> torch.Tensor:
+        angles = 2 * torch.pi * torch.rand(count, len(spec.weights), generator=generator)
+        return angles.to(device=device, dtype=torch.float64)
+
+    return module, cost, starts
+
+
+def _per_row_step(module, cost, weights):
+    """Forward + backward of sum_b <C>_b with ``weights`` (B, n_w) as per-row weights."""
+
+    def step() -> None:
+        rows = weights.clone().requires_grad_(True)
+        (module(weights=rows) @ cost).sum().backward()
+
+    return step
+
+
+def _synchronised(step, device: str):
+    import torch
+
+    if device != "cuda":
+        return step
+    return lambda: (step(), torch.cuda.synchronize())
+
+
+def _memory_mb(device: str, key: str) -> float:
+    """CUDA: peak allocated since the last reset. CPU: peak (VmHWM) or current (VmRSS) RSS."""
+    import torch
+
+    if device == "cuda":
+        return round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError(f"{key} not in /proc/self/status")
+
+
+def per_row_weights(batch: int, cuda: int = 0) -> dict:
+    """ms per row of a forward + backward for ``batch`` per-row weight sets in one call, against
+    one start alone (the module's (n_w,) weights) and against the per-row elementwise kernel
+    (what row-wise angles cost before per-row weights: ``fuse_rows=False``), timed in alternation
+    in one process so that the ratios hold on a loaded machine. Memory: the per-row step's peak
+    (CUDA: allocated; CPU: RSS above the resident size before the first step)."""
+    import torch
+
+    device = "cuda" if cuda else "cpu"
+    module, cost, starts = _hypernet(device)
+    weights = starts(batch)
+
+    def single() -> None:
+        module.weights.grad = None
+        (module()[0] @ cost).backward()
+
+    fused = _per_row_step(module, cost, weights)
+
+    def elementwise() -> None:
+        rows = weights.clone().requires_grad_(True)
+        angles = module.simulator.angles(rows)  # no inputs: the values are the weights
+        state = module.simulator.run(angles, None, torch.complex128, fuse_rows=False)
+        (module.readout(state) @ cost).sum().backward()
+
+    resident = _memory_mb(device, "VmRSS")
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    _synchronised(fused, device)()
+    peak = _memory_mb(device, "VmHWM")
+    steps = {"single": single, "per_row": fused, "per_row_elementwise": elementwise}
+    steps = {name: _synchronised(step, device) for name, step in steps.items()}
+    steps["single"](), steps["per_row_elementwise"]()  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(5 if batch < 32 else 3):
+        for name, step in steps.items():
+            times[name].append(_timed(step, 1, warmup=0))
+    ms = {name: statistics.median(values) for name, values in times.items()}
+    return {
+        "device": device,
+        "batch": batch,
+        "single_start_ms": round(ms["single"], 1),
+        "per_row_ms_per_row": round(ms["per_row"] / batch, 1),
+        "per_row_elementwise_ms_per_row": round(ms["per_row_elementwise"] / batch, 1),
+        "per_row_over_single": round(ms["per_row"] / batch / ms["single"], 2),
+        "elementwise_over_single": round(ms["per_row_elementwise"] / batch / ms["single"], 2),
+        "per_row_peak_mb": round(peak if device == "cuda" else peak - resident, 1),
+    }
+
+
+def lbfgs_starts(starts: int, cuda: int = 0) -> dict:
+    """One L-BFGS iteration for ``starts`` random starts run one after another (torch's LBFGS,
+    the hypernet settings: strong Wolfe, history 8), against the batched evaluation of <C> and
+    its gradient for all starts in one per-row call. A batched L-BFGS (per-start line search and
+    two-loop recursion) is not implemented here: the batched iteration time is estimated as one
+    batched evaluation per evaluation that the separate runs needed on average."""
+    import torch
+
+    device = "cuda" if cuda else "cpu"
+    module, cost, draw = _hypernet(device)
+    initial = draw(starts)
+    evaluations = 0
+
+    def closure() -> torch.Tensor:
+        nonlocal evaluations
+        evaluations += 1
+        optimizer.zero_grad()
+        loss = module()[0] @ cost
+        loss.backward()
+        return loss
+
+    batched = _synchronised(_per_row_step(module, cost, initial), device)
+    batched_ms = [_timed(batched, 1, warmup=1)]  # before and after: the load may drift
+    started = time.perf_counter()
+    for angles in initial:
+        module.weights.data.copy_(angles)
+        optimizer = torch.optim.LBFGS(
+            [module.weights], lr=1.0, max_iter=1, history_size=8, line_search_fn="strong_wolfe"
+        )
+        optimizer.step(closure)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    separate_s = time.perf_counter() - started
+    batched_ms.append(_timed(batched, 1, warmup=0))
+    per_iteration = evaluations / starts
+    estimate_s = statistics.mean(batched_ms) / 1000 * per_iteration
+    return {
+        "device": device,
+        "starts": starts,
+        "separate_one_iteration_s": round(separate_s, 2),
+        "evaluations_per_start": round(per_iteration, 2),
+        "batched_evaluation_s": [round(ms / 1000, 2) for ms in batched_ms],
+        "batched_iteration_estimate_s": round(estimate_s, 2),
+        "separate_over_batched_estimate": round(separate_s / estimate_s, 2),
+    }
+
+
 def _peak_rss_mb() -> float:
     """This process's peak resident set (VmHWM; unlike ru_maxrss it is not inherited on exec)."""
     with open("/proc/self/status") as fh:
@@ -187,6 +339,8 @@ def _child(fn_name: str, args: list[str]) -> dict:
         value = globals()[fn_name](*[int(a) for a in args])
     except Exception as exc:  # report, do not crash the whole benchmark
         return {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    if isinstance(value, dict):
+        return {**value, "peak_rss_mb": _peak_rss_mb()}
     return {"value": round(value, 3), "peak_rss_mb": _peak_rss_mb()}
 
 
@@ -233,7 +387,21 @@ def run() -> dict:
         "unit": "ms per forward+backward (median)",
         "training_step": rows,
         f"aer_noise_fake_paris_100_shots_{NOISY_INPUTS}_inputs_s": noisy,
+        **per_row_rows(),
     }
+
+
+def per_row_rows() -> dict:
+    """The per-row-weights rows (CPU, and CUDA when present): 'per_row_weights' per batch size,
+    'lbfgs_32_starts' per device."""
+    import torch
+
+    devices = [0, 1] if torch.cuda.is_available() else [0]
+    per_row = [measure("per_row_weights", b, cuda) for cuda in devices for b in PER_ROW_BATCHES]
+    lbfgs = [measure("lbfgs_starts", LBFGS_STARTS, cuda) for cuda in devices]
+    for row in per_row + lbfgs:
+        print(json.dumps(row))
+    return {"per_row_weights": per_row, f"lbfgs_{LBFGS_STARTS}_starts": lbfgs}
 
 
 if __name__ == "__main__":

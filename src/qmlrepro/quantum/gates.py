@@ -83,17 +83,24 @@ def _u(a: list[torch.Tensor]) -> torch.Tensor:
 
 
 def controlled(base: MatrixFn, n_controls: int = 1) -> MatrixFn:
-    """Controlled-U with the controls as the low bits of the matrix index (Qiskit's order)."""
+    """Controlled-U with the controls as the low bits of the matrix index (Qiskit's order).
+
+    Built by one gather from U's four entries, 0 and 1 (no in-place writes, so ``torch.func.vmap``
+    can batch it, and the entries are U's own values, bit for bit)."""
     dim = 2 ** (n_controls + 1)
     on = [(1 << n_controls) - 1 + (t << n_controls) for t in (0, 1)]  # controls all 1, target t
+    source = torch.where(torch.eye(dim, dtype=torch.bool), 5, 4)  # index 5: one, 4: zero
+    for i in (0, 1):
+        for j in (0, 1):
+            source[on[i], on[j]] = 2 * i + j
+    source = source.flatten()
 
     def matrix(angles: list[torch.Tensor]) -> torch.Tensor:
         u = base(angles)
-        out = torch.eye(dim, dtype=u.dtype, device=u.device).repeat(*u.shape[:-2], 1, 1)
-        for i in (0, 1):
-            for j in (0, 1):
-                out[..., on[i], on[j]] = u[..., i, j]
-        return out
+        entries = u.flatten(-2)
+        zero, one = torch.zeros_like(entries[..., :1]), torch.ones_like(entries[..., :1])
+        table = torch.cat([entries, zero, one], dim=-1)
+        return table.index_select(-1, source.to(u.device)).unflatten(-1, (dim, dim))
 
     return matrix
 

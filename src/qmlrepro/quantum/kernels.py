@@ -40,7 +40,12 @@ def kron_matrices(mats: list[torch.Tensor]) -> torch.Tensor:
 def apply_block(
     state: torch.Tensor, matrix: torch.Tensor, lo: int, width: int, n: int
 ) -> torch.Tensor:
-    """Apply a shared (1, 2^w, 2^w) matrix to the contiguous qubits lo .. lo+w-1 as one GEMM."""
+    """Apply a (B|1, 2^w, 2^w) matrix to the contiguous qubits lo .. lo+w-1 of a (B, 2^n) state.
+
+    A shared (1, 2^w, 2^w) matrix is one GEMM over every row; per-row (B, 2^w, 2^w) matrices are
+    one batched GEMM with B matrices (no broadcasting of the matrix over the other qubits)."""
+    if matrix.shape[0] != 1:
+        return _apply_block_rows(state, matrix, lo, width, n)
     b, dim = state.shape[0], 2**width
     mat_t = matrix[0].transpose(0, 1)
     if lo == 0:
@@ -48,6 +53,21 @@ def apply_block(
     view = state.reshape(b, 2 ** (n - lo - width), dim, 2**lo).transpose(-1, -2)
     out = torch.matmul(view, mat_t)
     return out.transpose(-1, -2).reshape(b, 2**n)
+
+
+def _apply_block_rows(
+    state: torch.Tensor, matrix: torch.Tensor, lo: int, width: int, n: int
+) -> torch.Tensor:
+    """Row b's (2^w, 2^w) matrix on row b's state, as a batched matmul over the B rows. A block
+    at either end of the index needs no copy; a middle block moves its qubits to the front."""
+    b, dim, low, high = state.shape[0], 2**width, 2**lo, 2 ** (n - lo - width)
+    if low == 1:
+        return torch.matmul(state.reshape(b, high, dim), matrix.transpose(-1, -2)).reshape(b, -1)
+    if high == 1:
+        return torch.matmul(matrix, state.reshape(b, dim, low)).reshape(b, -1)
+    view = state.reshape(b, high, dim, low).transpose(1, 2).reshape(b, dim, high * low)
+    out = torch.matmul(matrix, view).reshape(b, dim, high, low)
+    return out.transpose(1, 2).reshape(b, -1)
 
 
 def apply_one_qubit_rows(
@@ -85,12 +105,18 @@ def apply_phase(state: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
 
 class _Permute(torch.autograd.Function):
     """Gather by a permutation; its gradient is the gather by the inverse permutation (cheaper
-    than index_select's scatter-add backward)."""
+    than index_select's scatter-add backward). Forward and ``setup_context`` are separate and the
+    vmap rule is generated, so ``torch.func`` transforms (vmap, grad, jacrev) compose with it."""
+
+    generate_vmap_rule = True
 
     @staticmethod
-    def forward(ctx, state, source, inverse):
-        ctx.save_for_backward(inverse)
+    def forward(state, source, inverse):
         return state.index_select(1, source)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[2])
 
     @staticmethod
     def backward(ctx, grad):

@@ -118,7 +118,15 @@ class _ShotReadout(torch.autograd.Function):
         return grad, None, None, None
 
 
-def shot_estimate(module, angles: torch.Tensor, amplitudes: torch.Tensor | None) -> torch.Tensor:
+def shot_estimate(
+    module,
+    angles: torch.Tensor,
+    amplitudes: torch.Tensor | None,
+    weights_trainable: bool | None = None,
+) -> torch.Tensor:
+    """S-shot estimates (B, n_out) with parameter-shift gradients wrt ``angles`` (B, A).
+    ``weights_trainable`` says whether the weights behind ``angles`` need gradients (default:
+    the module's own parameter does; per-row weights pass their own flag)."""
     if amplitudes is not None and amplitudes.requires_grad:
         raise QmlreproError(
             "amplitude-encoded inputs have no parameter-shift gradient; train exactly"
@@ -127,7 +135,7 @@ def shot_estimate(module, angles: torch.Tensor, amplitudes: torch.Tensor | None)
         with torch.no_grad():
             return estimate(module, angles, amplitudes)
     trainable = set()
-    if module.weights.requires_grad:
+    if module.weights.requires_grad if weights_trainable is None else weights_trainable:
         trainable |= {p.name for p in module.weight_params}
     trainable |= {p.name for p in module.input_params}  # inputs may carry gradients from below
     active = [i for i, s in enumerate(module.program.slots) if s.depends & trainable]

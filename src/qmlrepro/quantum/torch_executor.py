@@ -2,6 +2,8 @@
 
 ``TorchCircuit(circuit, inputs, weights, observables)`` maps inputs (B, n_in) and weights (n_w,)
 to expectation values (B, n_obs), or to outcome probabilities (B, 2^m) of ``measured`` qubits.
+``forward(inputs, weights=W)`` with W of shape (B, n_w) runs B independent weight sets (random
+starts, seeds) in one batched call, row b with W[b]; gradients flow to W.
 Exact by default (autograd through the statevector); with ``shots`` the forward values are
 sample estimates and gradients come from the parameter-shift rule with the same shots; the
 samples come from an explicit generator (``seed``), never from torch's global one.
@@ -79,8 +81,12 @@ class TorchCircuit(torch.nn.Module):
         self.n_amplitude_inputs = n_amplitude_inputs
         self._diagonal: dict[tuple, torch.Tensor] = {}  # all-Z observables on basis states
         input_names = {p.name for p in self.input_params}
+        weight_names = {p.name for p in self.weight_params}
         self.shared_slots = frozenset(
             i for i, slot in enumerate(self.program.slots) if not slot.depends & input_names
+        )
+        self._weight_free_slots = frozenset(
+            i for i, slot in enumerate(self.program.slots) if not slot.depends & weight_names
         )
         init = init_weights if init_weights is not None else torch.zeros(len(self.weight_params))
         if init_weights is not None and _less_precise(init.dtype, dtype):
@@ -120,10 +126,15 @@ class TorchCircuit(torch.nn.Module):
     def num_qubits(self) -> int:
         return self.program.num_qubits
 
-    def values(self, inputs: torch.Tensor) -> torch.Tensor:
-        """(B, P) parameter values in program column order: angle inputs, then weights."""
+    def values(self, inputs: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, P) parameter values in program column order: angle inputs, then weights.
+
+        ``inputs`` is (B, n_amp + n_in); ``weights`` is None (the module's own), (n_w,) shared by
+        every row, or (B, n_w) one set per row."""
         angle_inputs = inputs[:, self.n_amplitude_inputs :] if self.n_amplitude_inputs else inputs
-        w = self.weights.to(inputs.dtype).unsqueeze(0).expand(inputs.shape[0], -1)
+        w = (self.weights if weights is None else weights).to(inputs.dtype)
+        if w.dim() == 1:
+            w = w.unsqueeze(0).expand(inputs.shape[0], -1)
         return torch.cat([angle_inputs, w], dim=1)
 
     @classmethod
@@ -148,40 +159,83 @@ class TorchCircuit(torch.nn.Module):
             seed=seed,
         )
 
-    def _angles(self, inputs: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Gate angles (B, A) and amplitude-encoded inputs (or None) for a batch of inputs."""
+    def _angles(
+        self, inputs: torch.Tensor | None, weights: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None, frozenset[int], bool]:
+        """Gate angles (B, A), amplitude-encoded inputs (or None), the slots that hold one value
+        for every row, and whether weights differ per row."""
+        per_row = weights is not None and weights.dim() == 2
+        if weights is not None:
+            self._check_weights(weights)
         if inputs is None:
             inputs = self.weights.new_zeros(1, len(self.input_params))
         inputs = inputs.to(self.dtype)
         amplitudes = inputs[:, : self.n_amplitude_inputs] if self.n_amplitude_inputs else None
-        return self.simulator.angles(self.values(inputs)), amplitudes
+        if not per_row:
+            angles = self.simulator.angles(self.values(inputs, weights))
+            return angles, amplitudes, self.shared_slots, False
+        rows = weights.shape[0]
+        if inputs.shape[0] not in (1, rows):
+            raise QmlreproError(
+                f"inputs have {inputs.shape[0]} rows and weights {rows}: give one input row "
+                "(shared by every weight set) or one per weight set"
+            )
+        shared = self._weight_free_slots
+        if inputs.shape[0] != 1:
+            shared = shared & self.shared_slots
+        values = self.values(inputs.expand(rows, -1), weights.to(self.dtype))
+        return self.simulator.angles(values), amplitudes, shared, True
 
-    def forward(self, inputs: torch.Tensor | None = None) -> torch.Tensor:
-        """Inputs (B, n_amp + n_in), amplitudes first, angles in radians (None: one row of
-        zeros) -> expectations (B, n_obs) or probabilities (B, 2^m) in ``dtype``.
+    def _check_weights(self, weights: torch.Tensor) -> None:
+        n_w = len(self.weight_params)
+        if weights.dim() not in (1, 2) or weights.shape[-1] != n_w:
+            raise QmlreproError(
+                f"weights must be ({n_w},) or (B, {n_w}) for this circuit, "
+                f"got {tuple(weights.shape)}"
+            )
+
+    def forward(
+        self, inputs: torch.Tensor | None = None, weights: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Expectations (B, n_obs) or probabilities (B, 2^m) in the module's dtype.
+
+        ``inputs``: (B, n_amp + n_in), amplitudes first, angles in radians; None means one row
+        of zeros (circuits without inputs). ``weights``: None uses the module's parameter
+        (n_w,) for every row; a (n_w,) tensor does the same with that tensor; a (B, n_w) tensor
+        runs row b with weights[b] (radians), and ``inputs`` is then (B, ...), (1, ...) shared by
+        every row, or None. Gradients flow to whichever weights were used.
 
         Raises:
+            QmlreproError: weights of another shape, or inputs whose row count is neither 1 nor B.
             ZeroAmplitudes: an amplitude-encoded input slice is all zero in some row.
         """
-        angles, amplitudes = self._angles(inputs)
+        angles, amplitudes, shared, per_row = self._angles(inputs, weights)
         if self.shots is None:
-            return self.readout(self.state_from_angles(angles, amplitudes))
+            cdtype = COMPLEX[self.dtype]
+            state = self.simulator.run(angles, amplitudes, cdtype, shared, fuse_rows=per_row)
+            return self.readout(state)
         from qmlrepro.quantum.shots import shot_estimate
 
-        return shot_estimate(self, angles, amplitudes)
+        trainable = (self.weights if weights is None else weights).requires_grad
+        return shot_estimate(self, angles, amplitudes, weights_trainable=trainable)
 
-    def state(self, inputs: torch.Tensor | None = None) -> torch.Tensor:
-        """The final statevectors (B, 2^n), complex64 or complex128, qubit q = bit q of the index.
+    def state(
+        self, inputs: torch.Tensor | None = None, weights: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The final statevectors (B, 2^n), complex64 or complex128, qubit q = bit q of the index;
+        ``inputs`` and ``weights`` as in :meth:`forward`.
 
         Up to a global phase: ``circuit.global_phase`` and global-phase gates are not applied
         (no readout sees them), so this is ``exp(-i phase) * Statevector(bound circuit)``.
         Final measurements are not applied either.
         """
-        return self.state_from_angles(*self._angles(inputs))
+        angles, amplitudes, shared, per_row = self._angles(inputs, weights)
+        return self.simulator.run(angles, amplitudes, COMPLEX[self.dtype], shared, per_row)
 
     def state_from_angles(
         self, angles: torch.Tensor, amplitudes: torch.Tensor | None
     ) -> torch.Tensor:
+        """The final statevector (B, 2^n) for gate angles (B, A) computed with shared weights."""
         return self.simulator.run(angles, amplitudes, COMPLEX[self.dtype], self.shared_slots)
 
     def readout(self, state: torch.Tensor) -> torch.Tensor:
