@@ -115,7 +115,7 @@ def test_the_matrix_covers_every_option_the_backend_configs_expose():
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("backend.executor.optimization_level=4", "optimization_level=4 is not one of 0, 1, 2, 3"),
+        ("backend.executor.optimization_level=4", "optimization_level=4 must be between 0 and 3"),
         ("backend.shots=0", "backend.shots=0 must be a positive integer"),
     ],
 )

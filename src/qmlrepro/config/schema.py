@@ -140,13 +140,11 @@ class BackendConfig:
 
     @staticmethod
     def _preflight(executor: dict) -> None:
-        """Fail before any work: an unknown fake device, an optimisation level outside 0-3, or
-        hardware without credentials."""
+        """Fail before any work: an unknown fake device, or hardware without credentials (option
+        ranges, the optimisation level's among them, are checked by check_executor_options)."""
         from qmlrepro.quantum.ibm_runtime import require_credentials
-        from qmlrepro.quantum.qiskit_executors import check_optimization_level, fake_backend
+        from qmlrepro.quantum.qiskit_executors import fake_backend
 
-        if "optimization_level" in executor:
-            check_optimization_level(executor["optimization_level"])
         if "noise_backend" in executor:
             fake_backend(executor["noise_backend"])
         if str(executor.get("_target_", "")).endswith("IBMRuntime"):

@@ -241,8 +241,9 @@ OPTIMIZATION_LEVELS = (0, 1, 2, 3)  # Qiskit's preset pass managers
 
 
 def check_optimization_level(level: int) -> None:
-    """Raise :class:`ConfigError` unless ``level`` is a preset level (0-3): before any work,
-    not at the first transpilation."""
+    """Raise :class:`ConfigError` unless ``level`` is a preset level (0-3): when an executor is
+    built from Python, before any work rather than at the first transpilation (configs are
+    checked earlier, by :func:`qmlrepro.config.schema.check_executor_options`)."""
     if level not in OPTIMIZATION_LEVELS:
         raise ConfigError(
             f"backend.executor.optimization_level={level} is not one of "
