@@ -72,14 +72,15 @@ def test_sigterm_raises_once_and_the_old_handler_comes_back():
     assert signal.getsignal(signal.SIGTERM) is before
 
 
-def test_a_rerun_resumes_only_what_the_same_config_and_code_wrote(project, monkeypatch):
+def test_a_finished_job_retrains_and_a_changed_config_gets_a_new_run(project, monkeypatch):
     prepare_gaussian(project / "data" / "gaussian", 600, 400, seed=3)
     first = json.loads(train(["job=j", *EXAMPLE]).read_text())["runs"][0]
-    partial = staged_checkpoint(project / "results" / "checkpoints" / "j", 0).parent / ".seed0.pt.x"
-    partial.write_bytes(b"what a kill -9 mid-save leaves")
-    same = json.loads(train(["job=j", *EXAMPLE]).read_text())["runs"][0]
-    assert same == first  # finished checkpoint reused: the same run, the same numbers
-    assert not partial.exists()  # not committed to DVC's cache
+    staging = staged_checkpoint(project / "results" / "checkpoints" / "j", 0).parent
+    assert not staging.exists()  # a finished attempt leaves nothing to resume or to cache
+    again = json.loads(train(["job=j", *EXAMPLE]).read_text())["runs"][0]
+    # A finished job trains afresh (dvc repro -f, new data): a new run, the same numbers.
+    assert again["mlflow_run_id"] != first["mlflow_run_id"]
+    assert again["metrics"] == first["metrics"]
 
     monkeypatch.setattr("qmlrepro.stages.code_digest", lambda paper: "other training code")
     new_code = json.loads(train(["job=j", *EXAMPLE]).read_text())["runs"][0]
@@ -169,3 +170,18 @@ def test_killed_dvc_repro_resumes_the_same_run_to_identical_metrics(tmp_path):
     assert reference.returncode == 0, reference.stderr[-2000:]
     uninterrupted = json.loads((copy / "results/metrics/reference/train.json").read_text())
     assert resumed["metrics"] == uninterrupted["runs"][0]["metrics"]  # bit-identical floats
+
+
+def test_retraining_one_seed_keeps_the_jobs_other_finished_seeds(project):
+    """``seed=1`` on a finished two-seed job retrains seed 1 only; train.json still lists both
+    seeds (evaluate and the report see them) and the recorded overrides do not pin seed 1."""
+    prepare_gaussian(project / "data" / "gaussian", 600, 400, seed=3)
+    both = json.loads(train(["job=two", *EXAMPLE, "profile.seeds=[0,1]"]).read_text())["runs"]
+    again = json.loads(train(["job=two", *EXAMPLE, "profile.seeds=[0,1]", "seed=1"]).read_text())
+    assert [r["seed"] for r in again["runs"]] == [0, 1]
+    assert again["runs"][0] == both[0]  # seed 0 untouched
+    assert again["runs"][1]["mlflow_run_id"] != both[1]["mlflow_run_id"]
+    assert again["runs"][1]["metrics"] == both[1]["metrics"]  # retrained, same numbers
+    saved = json.loads((project / "results/checkpoints/two/overrides.json").read_text())
+    assert not any(o.startswith("seed=") for o in saved["overrides"])
+    assert len(json.loads(evaluate("two", "torch").read_text())["runs"]) == 2

@@ -8,11 +8,12 @@ interrupted ``dvc repro`` finds it again) holds two things:
 - the committed job: ``seed<S>.pt``, ``overrides.json`` and ``config.yaml``, which describe the
   same configuration as ``results/metrics/<job>/train.json``. Evaluate reads only these, and
   refuses a checkpoint whose config hash is not that of the recorded overrides.
-- ``in-progress/``: the checkpoints training writes and resumes. A rerun continues them (and
-  their MLflow runs) when the config hash and the training code (:func:`code_digest`) are those
-  they were written with, and starts over otherwise. The committed files are replaced only once
-  every seed has trained, so a rerun killed half-way, with a changed config or not, leaves the
-  committed job and its ``train.json`` as they were.
+- ``in-progress/``: the checkpoints of an unfinished attempt, which training writes and resumes.
+  A rerun continues them (and their MLflow runs) when the config hash and the training code
+  (:func:`code_digest`) are those they were written with, and starts over otherwise. The
+  committed files are replaced only once every seed has trained, so a rerun killed half-way, with
+  a changed config or not, leaves the committed job and its ``train.json`` as they were; then
+  ``in-progress/`` is removed, so a rerun of a finished job trains again.
 """
 
 import hashlib
@@ -169,11 +170,27 @@ def train(overrides: Sequence[str]) -> Path:
     # evaluate reads, and the checkpoints are replaced just before the files describing them.
     for seed in seeds:
         _link_or_copy(staging / f"seed{seed}.pt", ckpt_dir / f"seed{seed}.pt")
-    for partial in staging.glob(".*"):  # a save cut short by a kill -9, not to be cached by DVC
-        partial.unlink(missing_ok=True)
-    _write_job_config(ckpt_dir, overrides, cfg)
-    write_json(out, _record(cfg, "train", runs, describe))
+    # A finished attempt leaves nothing to resume: a later rerun (`dvc repro -f`, new data, an
+    # edited stage script) trains afresh instead of reporting this model again.
+    shutil.rmtree(staging, ignore_errors=True)
+    if cfg.seed is not None:  # one seed retrained: the job's other finished seeds stay
+        runs = sorted(_other_seeds(out, digest, seeds) + runs, key=lambda r: r["seed"])
+    # ``seed=`` only picks which seeds train (it is not in the config hash): evaluate recomposes
+    # the job without it and evaluates every seed train.json lists.
+    _write_job_config(ckpt_dir, [o for o in overrides if not o.startswith("seed=")], cfg)
+    write_json(out, {**_record(cfg, "train", runs, describe), "config_hash": digest})
     return out
+
+
+def _other_seeds(out: Path, digest: str, seeds: list[int]) -> list[dict[str, Any]]:
+    """The run records of ``out`` (a job's train.json) for seeds other than ``seeds``, if it was
+    written for the same config hash; none otherwise."""
+    if not out.is_file():
+        return []
+    recorded = read_json(out)
+    if recorded.get("config_hash") != digest:
+        return []
+    return [r for r in recorded.get("runs", []) if r["seed"] not in seeds]
 
 
 def staged_checkpoint(ckpt_dir: Path, seed: int) -> Path:
