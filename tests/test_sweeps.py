@@ -115,7 +115,8 @@ def test_grid_points_whose_readable_names_agree_get_distinct_stable_names():
     long = ["model=example/mlp", f"paper.title={'t' * 300}"]
     names = {job_name([*long[:1], long[1] + end]) for end in "ab"}
     assert len(names) == 2 and all(len(n) <= 150 for n in names)
-    assert job_name(["seed=0", *long]) == job_name([*long, "seed=0", "torch_threads=1"])
+    assert job_name(["seed=0", *long], 1) == job_name([*long, "seed=0", "torch_threads=1"], 1)
+    assert job_name(long, threads=1) != job_name(long, threads=2)  # another experiment
 
 
 def test_two_long_named_sweep_points_write_two_train_files(project):

@@ -32,16 +32,19 @@ def _key(override: str) -> str:
     return override.split("=", 1)[0].lstrip("+~")
 
 
-def job_name(overrides: Sequence[str]) -> str:
+def job_name(overrides: Sequence[str], threads: int | None = None) -> str:
     """``sweep_<readable prefix>_<hash>``: one name per grid point, the same in every rerun.
 
     The readable prefix alone does not identify a point: it is cut at ``JOB_PREFIX_LIMIT``
     characters and maps distinct values to one text (``paper.lr=0.1`` and ``paper.lr=-0.1`` both
     read ``paper.lr-0.1``), so two points shared checkpoints and one ``train.json``. The hash
     (``JOB_HASH_CHARS`` hex digits of sha256) covers the full sorted override list, launcher keys
-    and ``torch_threads`` left out: they say where and how fast a job runs, not what it trains.
+    left out (they say where a job runs), and the thread count ``threads`` the job trains with:
+    it is part of the run's config hash, since another count gives other bits.
     """
     kept = sorted(o for o in overrides if _key(o) not in (*SWEEP_KEYS, "torch_threads"))
+    if threads is not None:
+        kept.append(f"torch_threads={threads}")
     parts = [re.sub(r"[^A-Za-z0-9.]+", "-", o).strip("-") for o in kept]
     prefix = ("_".join(parts) or "defaults")[:JOB_PREFIX_LIMIT].rstrip("-_.")
     digest = hashlib.sha256(json.dumps(kept).encode()).hexdigest()[:JOB_HASH_CHARS]
@@ -61,7 +64,7 @@ def run_sweep_job(cfg: DictConfig) -> dict:
 
     hydra = HydraConfig.get()
     overrides = list(hydra.overrides.task)
-    job = cfg.job or job_name(overrides)
+    job = cfg.job or job_name(overrides, cfg.torch_threads)
     record: dict[str, Any] = {"job": job, "overrides": overrides}
     try:
         record["metrics"] = str(

@@ -308,9 +308,10 @@ class IBMRuntime(SamplingExecutor):
         with Batch(backend=self.backend) as batch:
             sampler = SamplerV2(mode=batch)
             sampler.options.default_shots = self.shots
-            if self.local and self.sampler_seed is not None:
+            seed = self.next_sampler_seed() if self.local else None
+            if seed is not None:
                 # Local mode simulates the fake device with Aer: seed its shots like aer_noise.
-                sampler.options.simulator.seed_simulator = self.sampler_seed
+                sampler.options.simulator.seed_simulator = seed
             job = sampler.run(pubs)
         self.submitted += 1
         record["attempts"].append({"job_id": job.job_id(), "submitted": time.time()})

@@ -33,7 +33,7 @@ class HqvitExperiment(Experiment):
         digits = self.cfg.dataset.get("digits")
         return torch.tensor(sorted(digits) if digits else list(range(10)))
 
-    def _model(self, device: torch.device) -> torch.nn.Module:
+    def _model(self, device: torch.device, seed: int = 0) -> torch.nn.Module:
         paper = self.cfg.paper
         side = int(self.cfg.dataset.variants[self.cfg.dataset.variant].size)
         layout = layout_for(side, paper.patch)
@@ -44,6 +44,7 @@ class HqvitExperiment(Experiment):
             mlp_dim=paper.mlp_dim,
             n_classes=len(self._classes()),
             backend=self.cfg.backend,
+            seed=seed,
         )
         return model.to(device)
 
@@ -94,7 +95,7 @@ class HqvitExperiment(Experiment):
                 f"{len(tokens)} training images < paper.batch_size={paper.batch_size}; "
                 "raise dataset.n_train or lower the batch size"
             )
-        model = self._model(ctx.device)
+        model = self._model(ctx.device, ctx.seed)
         if isinstance(getattr(model, "scores", None), QuantumScores):
             spec_circuit = _drawable(model.scores)
             ctx.run.log_text(spec_circuit, "circuit.txt")
@@ -149,7 +150,7 @@ class HqvitExperiment(Experiment):
         state = load_checkpoint(ctx.checkpoint)
         if state is None or "classes" not in state:
             raise DataError(f"{ctx.checkpoint} holds no trained HQViT; rerun training")
-        model = self._model(ctx.device)
+        model = self._model(ctx.device, ctx.seed)
         model.load_state_dict(state["model"])
         scores = getattr(model, "scores", None)
         if not isinstance(scores, QuantumScores):

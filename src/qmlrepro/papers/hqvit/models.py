@@ -13,6 +13,7 @@ from torch import nn
 
 from qmlrepro.errors import ConfigError
 from qmlrepro.papers.hqvit.attention import NORMALISATIONS, normalise
+from qmlrepro.training.seeding import seeded
 
 
 def count_parameters(module: nn.Module) -> int:
@@ -39,22 +40,32 @@ class AttentionClassifier(nn.Module):
         mlp_dim: int,
         n_classes: int,
         backend: DictConfig,
+        seed: int = 0,
     ) -> None:
+        """Each part is initialised from its own stream of run seed ``seed``
+        (``derive_seed(seed, "init", part)``): HQViT and its classical-attention baselines of one
+        seed share bit-identical embedding, value, MLP and head weights, whatever their scorers
+        draw, so per-seed differences are paired."""
         super().__init__()
         if normalisation not in NORMALISATIONS:
             raise ConfigError(
                 f"normalisation={normalisation} is not one of {', '.join(NORMALISATIONS)}"
             )
         self.normalisation = normalisation
-        self.embed = nn.Linear(token_dim, model_dim)
-        self.scores = scores(
-            n_tokens=n_tokens, token_dim=token_dim, model_dim=model_dim, backend=backend
-        )
+        with seeded(seed, "init", "embed"):
+            self.embed = nn.Linear(token_dim, model_dim)
+        with seeded(seed, "init", "scores"):
+            self.scores = scores(
+                n_tokens=n_tokens, token_dim=token_dim, model_dim=model_dim, backend=backend
+            )
         self.log_scale = nn.Parameter(torch.zeros(())) if normalisation == "softmax" else None
-        self.value = nn.Linear(model_dim, model_dim)
-        self.mlp = _mlp(model_dim, mlp_dim)
+        with seeded(seed, "init", "value"):
+            self.value = nn.Linear(model_dim, model_dim)
+        with seeded(seed, "init", "mlp"):
+            self.mlp = _mlp(model_dim, mlp_dim)
         self.norm = nn.LayerNorm(model_dim)
-        self.head = nn.Linear(model_dim, n_classes)
+        with seeded(seed, "init", "head"):
+            self.head = nn.Linear(model_dim, n_classes)
 
     def forward(
         self, tokens: torch.Tensor, attention: tuple[torch.Tensor, torch.Tensor] | None = None
@@ -85,19 +96,25 @@ class TinyViT(nn.Module):
         mlp_dim: int,
         n_classes: int,
         backend: DictConfig | None = None,
+        seed: int = 0,
     ) -> None:
         super().__init__()
-        self.embed = nn.Linear(token_dim, model_dim)
-        self.position = nn.Parameter(torch.zeros(1, n_tokens, model_dim)) if positional else None
-        if self.position is not None:
-            nn.init.normal_(self.position, std=0.02)
-        layer = nn.TransformerEncoderLayer(
-            model_dim, heads, mlp_dim, dropout=0.0, activation="gelu", batch_first=True,
-            norm_first=True,
-        )  # fmt: skip
-        self.encoder = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
+        with seeded(seed, "init", "embed"):  # as AttentionClassifier's
+            self.embed = nn.Linear(token_dim, model_dim)
+        with seeded(seed, "init", "vit"):
+            self.position = (
+                nn.Parameter(torch.zeros(1, n_tokens, model_dim)) if positional else None
+            )
+            if self.position is not None:
+                nn.init.normal_(self.position, std=0.02)
+            layer = nn.TransformerEncoderLayer(
+                model_dim, heads, mlp_dim, dropout=0.0, activation="gelu", batch_first=True,
+                norm_first=True,
+            )  # fmt: skip
+            self.encoder = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(model_dim)
-        self.head = nn.Linear(model_dim, n_classes)
+        with seeded(seed, "init", "head"):  # as AttentionClassifier's
+            self.head = nn.Linear(model_dim, n_classes)
 
     def forward(self, tokens: torch.Tensor, attention=None) -> torch.Tensor:
         if attention is not None:
