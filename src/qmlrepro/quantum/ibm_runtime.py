@@ -308,7 +308,7 @@ class IBMRuntime(SamplingExecutor):
         with Batch(backend=self.backend) as batch:
             sampler = SamplerV2(mode=batch)
             sampler.options.default_shots = self.shots
-            seed = self.next_sampler_seed() if self.local else None
+            seed = self.sampler_seed if self.local else None
             if seed is not None:
                 # Local mode simulates the fake device with Aer: seed its shots like aer_noise.
                 sampler.options.simulator.seed_simulator = seed

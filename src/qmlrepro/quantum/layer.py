@@ -49,32 +49,11 @@ class QiskitLayer(torch.nn.Module):
         return torch.as_tensor(np.asarray(values), dtype=inputs.dtype, device=inputs.device)
 
 
-def circuit_structure_key(circuit) -> str:
-    """A process-independent name of a circuit's structure (gate names, qubits and parameter
-    names, in order): the stream key of a layer's shot sampling, so layers of different circuits
-    built from one backend config (hypernet depths, hqvit's U_Q and U_K) draw independent shots.
-    """
-    import hashlib
-
-    digest = hashlib.sha256()
-    for inst in circuit.data:
-        qubits = ",".join(str(circuit.find_bit(q).index) for q in inst.qubits)
-        params = ",".join(
-            str(p) if hasattr(p, "parameters") else repr(p) for p in inst.operation.params
-        )
-        digest.update(f"{inst.operation.name}|{qubits}|{params};".encode())
-    return digest.hexdigest()[:16]
-
-
 def quantum_layer(
     spec: CircuitSpec, backend: DictConfig, init_weights: torch.Tensor
 ) -> torch.nn.Module:
     if backend.get("executor") is None:
-        seed = (
-            None
-            if backend.get("seed") is None
-            else derive_seed(backend.seed, "torch_shots", circuit_structure_key(spec.circuit))
-        )
+        seed = None if backend.get("seed") is None else derive_seed(backend.seed, "torch_shots")
         return TorchCircuit.from_spec(
             spec, backend.shots, resolve_dtype(backend.dtype), init_weights, seed=seed
         )

@@ -114,17 +114,14 @@ class SamplingExecutor(QiskitExecutor):
         if shots < 1:
             raise ConfigError(f"shots={shots} must be >= 1")
         self.shots, self.seed = shots, seed
-        self._sampler_calls = 0  # sampling calls so far (the k of the next sampler stream)
 
-    def next_sampler_seed(self) -> int | None:
-        """Seed of the next sampling call: ``derive_seed(seed, "sampler", k)`` for the k-th call
-        of this executor (None without a seed: unseeded sampling). Each batch of an evaluation
-        thus draws its own shots, and the numbers do not depend on how inputs are batched
-        across calls other than through the call order, which is fixed by the run."""
-        if self.seed is None:
-            return None
-        self._sampler_calls += 1
-        return derive_seed(self.seed, "sampler", self._sampler_calls - 1)
+    @property
+    def sampler_seed(self) -> int | None:
+        """Seed of the simulator's shot sampling: ``derive_seed(seed, "sampler")``; None without a
+        seed (unseeded sampling). Every call of one executor uses it (known limitation: the
+        batches of one evaluation reuse one stream; per-call seeds come with the executor call
+        shape ``run(pubs, *, shots, seed)``)."""
+        return None if self.seed is None else derive_seed(self.seed, "sampler")
 
     @abstractmethod
     def _transpile(self, circuit: QuantumCircuit) -> QuantumCircuit: ...
@@ -214,7 +211,7 @@ class AerShots(SamplingExecutor):
     def _sample(self, pubs, logical):
         from qiskit_aer.primitives import SamplerV2
 
-        sampler = SamplerV2(default_shots=self.shots, seed=self.next_sampler_seed())
+        sampler = SamplerV2(default_shots=self.shots, seed=self.sampler_seed)
         return packed_bits(sampler.run(pubs).result(), self.shots, pubs)
 
 
@@ -366,7 +363,7 @@ class AerNoise(SamplingExecutor):
         method = "density_matrix" if width <= self.density_matrix_qubits else "automatic"
         self.simulator.set_options(method=method)
         sampler = SamplerV2.from_backend(
-            self.simulator, default_shots=self.shots, seed=self.next_sampler_seed()
+            self.simulator, default_shots=self.shots, seed=self.sampler_seed
         )
         return packed_bits(sampler.run(pubs).result(), self.shots, pubs)
 
@@ -412,6 +409,6 @@ class AerDepolarizing(SamplingExecutor):
         from qiskit_aer.primitives import SamplerV2
 
         sampler = SamplerV2.from_backend(
-            self.simulator, default_shots=self.shots, seed=self.next_sampler_seed()
+            self.simulator, default_shots=self.shots, seed=self.sampler_seed
         )
         return packed_bits(sampler.run(pubs).result(), self.shots, pubs)
