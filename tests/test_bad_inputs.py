@@ -194,7 +194,9 @@ CASES = {
         "batch_size=0 must be a positive integer",
     ),
     "negative learning rate": Case(
-        "train.py", ["job=x", *EXAMPLE, "paper.lr=-0.1"], "paper.lr=-0.1 must be > 0"
+        "train.py",
+        ["job=x", *EXAMPLE, "paper.lr=-0.1"],
+        "paper.lr=-0.1 must be a finite number > 0",
     ),
     "unknown key": Case(
         "train.py", ["job=x", *EXAMPLE, "paper.epochz=3"], "Could not override 'paper.epochz'"
@@ -346,10 +348,18 @@ CASES = {
     "300-character job name": Case(
         "train.py", [f"job={'j' * 300}", *EXAMPLE], "(300 characters) is not a valid job name"
     ),
+    "infinite learning rate": Case(
+        "train.py", ["job=x", *EXAMPLE, "paper.lr=inf"], "paper.lr=inf must be a finite number > 0"
+    ),
+    "evaluate override of a trained setting": Case(
+        "evaluate.py",
+        ["job=good", "backend=torch", "model.hidden=7"],
+        "evaluate takes backend.* and tracking.* overrides only, not model.hidden=7",
+    ),
     "paper option out of range": Case(
         "train.py",
         ["job=x", "paper=qssl", "profile=smoke", "paper.probe.lr=0"],
-        "paper.probe.lr=0.0 must be > 0",
+        "paper.probe.lr=0.0 must be a finite number > 0",
     ),
     "optimisation level out of range": Case(
         "evaluate.py",

@@ -7,6 +7,7 @@ composed tree into objects, before any work starts.
 
 import importlib
 import inspect
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,9 +55,10 @@ def require_probability(name: str, value: float | None) -> None:
 
 
 def require_above_zero(name: str, value: float | None) -> None:
-    """A rate, temperature or tolerance that must be strictly positive."""
-    if value is not None and not value > 0:
-        raise ConfigError(f"{name}={value} must be > 0")
+    """A rate, temperature or tolerance that must be strictly positive and finite (an infinite
+    learning rate trains to NaN without an error)."""
+    if value is not None and not (value > 0 and math.isfinite(value)):
+        raise ConfigError(f"{name}={value} must be a finite number > 0")
 
 
 def require_non_negative(name: str, value: float | None) -> None:

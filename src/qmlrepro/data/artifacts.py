@@ -49,14 +49,17 @@ def make_dir(path: Path) -> Path:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temporary file and rename, so an interrupted write never leaves half a file;
-    a full disk, a read-only or unwritable folder becomes one :class:`OutputError` line."""
+    """Write via a temporary file, flushed to disk, and rename, so neither an interrupted write
+    nor a machine going down leaves half (or an empty) file; a full disk, a read-only or
+    unwritable folder becomes one :class:`OutputError` line."""
     tmp: str | None = None
     try:
         make_dir(path.parent)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException as exc:
         if tmp is not None:

@@ -91,8 +91,9 @@ def seed_everything(seed: int) -> None:
 
 def configure_determinism(threads: int) -> None:
     """Fix the CPU thread count of torch and of the BLAS/OpenMP libraries NumPy and SciPy use,
-    and ask torch for deterministic kernels (cuDNN without autotuning; ops with no deterministic
-    implementation raise instead of running nondeterministically).
+    and ask torch for deterministic kernels (cuDNN without autotuning, a fixed cuBLAS workspace;
+    ``use_deterministic_algorithms`` in warn-only mode: an op with no deterministic
+    implementation warns and runs, so no paper stops on a GPU for lack of one).
 
     Args:
         threads: threads per process, >= 1 (the run config's ``torch_threads``).

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from qmlrepro.config.schema import PaperConfig, require_positive
+from qmlrepro.config.schema import PaperConfig, require_above_zero, require_positive
 from qmlrepro.errors import ConfigError
 
 GAUSSIAN_FEATURES = 2  # qmlrepro.data.gaussian draws 2-D points
@@ -21,8 +21,7 @@ class ExampleConfig(PaperConfig):
     def __post_init__(self) -> None:
         for key in ("steps", "batch_size", "log_every", "checkpoint_every"):
             require_positive(f"paper.{key}", getattr(self, key), allow_none=False)
-        if not self.lr > 0:
-            raise ConfigError(f"paper.lr={self.lr} must be > 0")
+        require_above_zero("paper.lr", self.lr)
 
 
 @dataclass

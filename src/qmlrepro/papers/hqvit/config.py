@@ -5,6 +5,7 @@ from typing import Any
 
 from qmlrepro.config.schema import (
     PaperConfig,
+    require_above_zero,
     require_choice,
     require_non_negative,
     require_positive,
@@ -51,8 +52,7 @@ class HqvitConfig(PaperConfig):
         for key in ("log_every", "checkpoint_every"):
             require_positive(f"paper.{key}", getattr(self, key), allow_none=False)
         require_positive("paper.n_test", self.n_test)
-        if not self.lr > 0:
-            raise ConfigError(f"paper.lr={self.lr} must be > 0")
+        require_above_zero("paper.lr", self.lr)
         require_non_negative("paper.weight_decay", self.weight_decay)
         require_choice("paper.attention_norm", self.attention_norm, ATTENTION_NORMS)
         require_positive_list("paper.scaling_sides", self.scaling_sides, allow_none=False)
