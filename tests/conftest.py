@@ -164,3 +164,8 @@ def prepare_contextual_smoke(root: Path) -> None:
     from qmlrepro.data.sequence import SequenceTaskSpec, prepare_sequences
 
     prepare_sequences(root / "data" / "sequence", [SequenceTaskSpec(4, 2, 8, 4, 4)], seed=7)
+
+
+def without_timings(metrics: dict[str, float]) -> dict[str, float]:
+    """``metrics`` minus wall-clock timings (``*seconds``), the one thing a rerun may change."""
+    return {k: v for k, v in metrics.items() if not k.endswith("seconds")}

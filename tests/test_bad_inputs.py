@@ -403,7 +403,7 @@ CASES = {
     "full disk while checkpointing": Case(
         "train.py",
         ["job=full", *EXAMPLE, "profile.seeds=[0]"],
-        "checkpoints/full/seed0.pt: no space left on its device",
+        "checkpoints/full/in-progress/seed0.pt: no space left on its device",
         setup=_disk_full_for("seed0.pt"),
     ),
     "read-only results while writing metrics": Case(
@@ -617,8 +617,8 @@ def _other_config_checkpoint(root: Path, _mp) -> None:
 
 
 def _metrics_file_blocked(root: Path, _mp) -> None:
-    _copy_of_good(root, "blocked")
-    (root / "results" / "metrics" / "blocked" / "eval-torch.json").mkdir(exist_ok=True)
+    _copy_of_good(root, "unwritable")
+    (root / "results" / "metrics" / "unwritable" / "eval-torch.json").mkdir(exist_ok=True)
 
 
 def _no_cuda(_root: Path, mp: pytest.MonkeyPatch) -> None:
@@ -652,8 +652,8 @@ LOST_WORK_CASES = {
     ),
     "metrics file cannot be written": Case(
         "evaluate.py",
-        ["job=blocked", "backend=torch"],
-        "blocked/eval-torch.json: something other than a file is there",
+        ["job=unwritable", "backend=torch"],
+        "unwritable/eval-torch.json: something other than a file is there",
         setup=_metrics_file_blocked,
     ),
     "cuda without a GPU at train": Case(

@@ -15,7 +15,7 @@ from qmlrepro.data.sequence import SequenceTaskSpec, prepare_sequences
 from qmlrepro.stages import evaluate, staged_checkpoint, train
 from qmlrepro.tracking.mlflow_run import tracking_uri
 
-from .conftest import REPO, interrupt_at_checkpoint, run_script
+from .conftest import REPO, interrupt_at_checkpoint, run_script, without_timings
 
 LONG_RUN = [
     "job=resume",
@@ -30,8 +30,8 @@ LONG_RUN = [
 
 
 def _without_timings(runs: list[dict]) -> list[dict]:
-    """Metrics minus wall-clock timings (``*seconds``), the one thing a rerun may change."""
-    return [{k: v for k, v in r["metrics"].items() if not k.endswith("seconds")} for r in runs]
+    """Each run's metrics minus wall-clock timings, the one thing a rerun may change."""
+    return [without_timings(r["metrics"]) for r in runs]
 
 
 def _scratch_project(root: Path) -> dict[str, str]:
