@@ -21,7 +21,7 @@ from .conftest import REPO, run_script
 def test_joblib_multirun_trains_grid_points_side_by_side_and_reports_failures(project):
     prepare_gaussian(project / "data" / "gaussian", 600, 400, seed=3)
     grid = ["paper.lr=0.05,-1", "model=example/mlp,example/logistic", "seed=0"]
-    common = ["paper=example", "profile=smoke", "paper.steps=600", "hydra.launcher.n_jobs=2"]
+    common = ["paper=example", "profile=smoke", "paper.steps=3000", "hydra.launcher.n_jobs=2"]
     proc = run_script("sweep.py", "-m", *common, *grid, cwd=project)
     assert proc.returncode == 1, proc.stderr[-3000:]  # two grid points have a bad lr
     assert "sweep: 2 of 4 jobs trained" in proc.stderr
@@ -47,7 +47,7 @@ def test_joblib_multirun_trains_grid_points_side_by_side_and_reports_failures(pr
     assert b[0] < a[1], "the two jobs did not run at the same time"
 
     # a sweep job is the train stage on the same config: identical numbers when run directly
-    mlp = job_name(["model=example/mlp", "paper.lr=0.05", "seed=0", *common[:3]])
+    mlp = job_name(["model=example/mlp", "paper.lr=0.05", "seed=0", *common[:3]], threads=1)
     direct = run_script(
         "train.py", "job=direct", *common[:3], "model=example/mlp", "paper.lr=0.05", "seed=0",
         "torch_threads=1", cwd=project,
