@@ -47,9 +47,11 @@ CODE_DIGEST = "code.json"
 
 
 def config_hash(cfg: DictConfig) -> str:
-    """Hash of everything that shapes training: not tracking, job naming or which of the profile's
-    seeds run (each seed has its own checkpoint). The thread count is in it: floating-point
-    reductions split by thread give other bits, so a checkpoint resumes only under its own."""
+    """Hash of everything that shapes training: not tracking, job naming or the one seed a run
+    is restricted to (``seed=``; each seed has its own checkpoint). The profile's seed list IS in
+    it (so adding a seed to ``profile.seeds`` retrains the others; known, kept so that committed
+    checkpoints stay valid). The thread count is in it too: floating-point reductions split by
+    thread give other bits, so a checkpoint resumes only under its own."""
     tree = OmegaConf.to_container(cfg, resolve=True)
     for key in (
         "tracking",
