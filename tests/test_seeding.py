@@ -90,36 +90,24 @@ WEIGHTS = np.array([0.3, -0.7, 1.1])
 @pytest.mark.parametrize(
     "make",
     [
-        lambda: AerNoise("fake_paris", 100, seed=1),  # density matrix
-        lambda: AerNoise("fake_paris", 100, seed=1, density_matrix_qubits=0),  # trajectories
-        lambda: AerDepolarizing(0.01, 0.05, shots=100, seed=1),
-        lambda: AerShots(100, seed=1),
+        lambda seed: AerNoise("fake_paris", 100, seed=seed),  # density matrix
+        lambda seed: AerNoise("fake_paris", 100, seed=seed, density_matrix_qubits=0),
+        lambda seed: AerDepolarizing(0.01, 0.05, shots=100, seed=seed),
+        lambda seed: AerShots(100, seed=seed),
     ],
     ids=["aer_noise_density_matrix", "aer_noise_trajectories", "aer_depolarizing", "aer_shots"],
 )
 def test_seeded_qiskit_sampling_repeats_exactly(make):
-    """Five fresh executors of one seed draw the same shots, call after call."""
+    """Five fresh executors of one seed draw the same shots, call after call; another seed
+    draws others."""
     spec = _ring_spec()
     runs = []
     for _ in range(5):
-        executor = make()
-        runs.append([executor.run(spec, INPUTS, WEIGHTS) for _ in range(2)])
+        executor = make(1)
+        runs.append(np.stack([executor.run(spec, INPUTS, WEIGHTS) for _ in range(2)]))
     for other in runs[1:]:
-        np.testing.assert_array_equal(np.stack(other), np.stack(runs[0]))
-    runs = [r[0] for r in runs]
-    assert not np.array_equal(
-        type(make())(*_other_seed_args(make)).run(spec, INPUTS, WEIGHTS), runs[0]
-    )
-
-
-def _other_seed_args(make):
-    """Constructor arguments of ``make()``'s executor with seed 2 instead of 1."""
-    executor = make()
-    if isinstance(executor, AerNoise):
-        return ("fake_paris", 100, 1, 2, executor.density_matrix_qubits)
-    if isinstance(executor, AerDepolarizing):
-        return (0.01, 0.05, 1.0, 100, 2)
-    return (100, 2)
+        np.testing.assert_array_equal(other, runs[0])
+    assert not np.array_equal(make(2).run(spec, INPUTS, WEIGHTS), runs[0][0])
 
 
 def test_torch_shots_use_their_own_generator_and_resume_exactly():
