@@ -12,6 +12,7 @@ from qmlrepro.errors import QmlreproError
 from qmlrepro.quantum import kernels
 from qmlrepro.quantum.gates import FOUR_TERM, TWO_TERM
 from qmlrepro.quantum.observables import parity
+from qmlrepro.quantum.readout import COMPLEX, marginal
 
 _C_PLUS = (math.sqrt(2) + 1) / (4 * math.sqrt(2))
 _C_MINUS = (math.sqrt(2) - 1) / (4 * math.sqrt(2))
@@ -42,8 +43,6 @@ def _sample_mean(
 def estimate(module, angles: torch.Tensor, amplitudes: torch.Tensor | None) -> torch.Tensor:
     """One S-shot estimate per row of the module's readout (no gradient). The samples come from
     ``module.shot_generator(device)``: a fresh, explicitly seeded stream per call."""
-    from qmlrepro.quantum.torch_executor import COMPLEX, marginal
-
     shots, n = module.shots, module.num_qubits
     state = module.simulator.run(angles, amplitudes, COMPLEX[module.dtype])
     probs = (state.real**2 + state.imag**2).to(module.dtype)

@@ -26,11 +26,34 @@ class GateGroup:
     constant: torch.Tensor | None  # unitary matrices (n_gates, 2, 2) for 'unitary'
 
 
+@dataclass(frozen=True)
+class Call:
+    """One simulation's inputs, shared by every plan: gate angles (B, A) in radians,
+    amplitude-encoded inputs (B|1, n_amp) or None, the complex dtype, the slots holding one value
+    for every row, and whether per-row single-qubit layers are fused into GEMMs."""
+
+    angles: torch.Tensor
+    amplitudes: torch.Tensor | None
+    cdtype: torch.dtype
+    shared: frozenset[int]
+    fuse_rows: bool
+
+
 @dataclass
 class OneQubitPlan:
     qubits: list[int]
     steps: list[list[GateGroup]]
     slots: frozenset[int]
+
+    def apply(self, sim: "Simulator", state: torch.Tensor | None, call: Call) -> torch.Tensor:
+        rows = call.angles[:1] if call.shared.issuperset(self.slots) else call.angles
+        mats = sim._layer_matrices(self, rows, call.cdtype)
+        n = sim.program.num_qubits
+        if state is None and not sim.program.encodings:  # a product state: no |0...0> needed
+            batch, device = call.angles.shape[0], call.angles.device
+            return sim._product_from_zero(self.qubits, mats, n, batch, call.cdtype, device)
+        state = sim._initial(state, call)
+        return sim._apply_layer(state, self.qubits, mats, n, call.fuse_rows)
 
 
 @dataclass
@@ -39,6 +62,38 @@ class DiagonalPlan:
     patterns: torch.Tensor  # (G, 2^n)
     constant: torch.Tensor  # (2^n,) fixed phases
     slot_set: frozenset[int]
+
+    def apply(self, sim: "Simulator", state: torch.Tensor | None, call: Call) -> torch.Tensor:
+        state = sim._initial(state, call)
+        angles, device = call.angles, call.angles.device
+        phase = sim._on("const", self.constant, device, angles.dtype).unsqueeze(0)
+        if len(self.slots):
+            rows = angles[:1] if call.shared.issuperset(self.slot_set) else angles
+            picked = rows.index_select(1, sim._on("dslots", self.slots, device))
+            phase = phase + picked @ sim._on("pat", self.patterns, device, angles.dtype)
+        return kernels.apply_phase(state, phase)
+
+
+@dataclass
+class PermutationPlan:
+    source: torch.Tensor  # (2^n,) composed gather index of the segment's X / CX / SWAP gates
+
+    def apply(self, sim: "Simulator", state: torch.Tensor | None, call: Call) -> torch.Tensor:
+        state = sim._initial(state, call)
+        device = call.angles.device
+        source = sim._on("perm", self.source, device)
+        inverse = sim._on("perm_inv", sim._inverse_perm(self.source), device)
+        return kernels.apply_permutation(state, source, inverse)
+
+
+@dataclass
+class DensePlan:
+    gate: GateCall  # one multi-qubit gate with a dense matrix
+
+    def apply(self, sim: "Simulator", state: torch.Tensor | None, call: Call) -> torch.Tensor:
+        state = sim._initial(state, call)
+        matrix = sim._dense(self.gate, call.angles, call.shared, call.cdtype)
+        return kernels.apply_matrix(state, matrix, self.gate.qubits, sim.program.num_qubits)
 
 
 def _plan_one_qubit(segment: Segment) -> OneQubitPlan:
@@ -93,6 +148,15 @@ def _plan_diagonal(segment: Segment, n: int) -> DiagonalPlan:
     )
 
 
+# The one dispatch on segment kind: each kind's plan is built here and applies itself.
+PLANNERS = {
+    ONE_QUBIT: lambda segment, n: _plan_one_qubit(segment),
+    DIAGONAL: _plan_diagonal,
+    PERMUTATION: lambda segment, n: PermutationPlan(segment.permutation),
+    DENSE: lambda segment, n: DensePlan(segment.calls[0]),
+}
+
+
 def _ket_zero(cdtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """|0> as a (1, 2) column for product states."""
     ket = torch.zeros(1, 2, dtype=cdtype, device=device)
@@ -107,16 +171,7 @@ class Simulator:
         self.program = program
         self.fuse_qubits = fuse_qubits
         n = program.num_qubits
-        self.plans: list[object] = []
-        for segment in program.segments:
-            if segment.kind == ONE_QUBIT:
-                self.plans.append(_plan_one_qubit(segment))
-            elif segment.kind == DIAGONAL:
-                self.plans.append(_plan_diagonal(segment, n))
-            elif segment.kind == PERMUTATION:
-                self.plans.append(segment.permutation)
-            else:
-                self.plans.append(segment.calls[0])
+        self.plans = [PLANNERS[segment.kind](segment, n) for segment in program.segments]
         slots = program.slots
         self._plain = [i for i, s in enumerate(slots) if s.column is not None]
         self._plain_cols = torch.tensor([slots[i].column for i in self._plain], dtype=torch.long)
@@ -169,35 +224,11 @@ class Simulator:
 
         Raises QmlreproError when the circuit amplitude-encodes inputs and ``amplitudes`` is None.
         """
-        n, batch, device = self.program.num_qubits, angles.shape[0], angles.device
+        call = Call(angles, amplitudes, cdtype, shared, fuse_rows)
         state = None
-        for segment, plan in zip(self.program.segments, self.plans, strict=True):
-            if segment.kind == ONE_QUBIT:
-                rows = angles[:1] if shared.issuperset(plan.slots) else angles
-                mats = self._layer_matrices(plan, rows, cdtype)
-                if state is None and not self.program.encodings:
-                    state = self._product_from_zero(plan.qubits, mats, n, batch, cdtype, device)
-                    continue
-                state = self._initial(state, batch, amplitudes, cdtype, device)
-                state = self._apply_layer(state, plan.qubits, mats, n, fuse_rows)
-                continue
-            state = self._initial(state, batch, amplitudes, cdtype, device)
-            if segment.kind == DIAGONAL:
-                phase = self._on("const", plan.constant, device, angles.dtype).unsqueeze(0)
-                if len(plan.slots):
-                    rows = angles[:1] if shared.issuperset(plan.slot_set) else angles
-                    picked = rows.index_select(1, self._on("dslots", plan.slots, device))
-                    phase = phase + picked @ self._on("pat", plan.patterns, device, angles.dtype)
-                state = kernels.apply_phase(state, phase)
-            elif segment.kind == PERMUTATION:
-                source = self._on("perm", plan, device)
-                inverse = self._on("perm_inv", self._inverse_perm(plan), device)
-                state = kernels.apply_permutation(state, source, inverse)
-            elif segment.kind == DENSE:
-                state = kernels.apply_matrix(
-                    state, self._dense(plan, angles, shared, cdtype), plan.qubits, n
-                )
-        return self._initial(state, batch, amplitudes, cdtype, device)
+        for plan in self.plans:
+            state = plan.apply(self, state, call)
+        return self._initial(state, call)
 
     @staticmethod
     def _dense(call: GateCall, angles, shared, cdtype) -> torch.Tensor:
@@ -278,9 +309,13 @@ class Simulator:
             lo = hi + 1
         return state
 
-    def _initial(self, state, batch, amplitudes, cdtype, device) -> torch.Tensor:
+    def _initial(self, state: torch.Tensor | None, call: Call) -> torch.Tensor:
+        """``state``, or the initial state (|0...0>, or the amplitude-encoded product) before
+        the first gate that needs a full statevector."""
         if state is not None:
             return state
+        batch, amplitudes = call.angles.shape[0], call.amplitudes
+        cdtype, device = call.cdtype, call.angles.device
         n = self.program.num_qubits
         if not self.program.encodings:
             return kernels.zero_state(batch, n, cdtype, device)
