@@ -23,6 +23,7 @@ NOISY_INPUTS = 200
 HYPERNET_QUBITS, HYPERNET_DEPTH = 17, 4
 PER_ROW_BATCHES = [1, 8, 32]
 LBFGS_STARTS = 32
+LARGE_STATES = [(18, 32), (20, 8)]  # states above glibc's 32 MiB mmap threshold
 
 
 def circuit(n: int):
@@ -325,6 +326,35 @@ def lbfgs_starts(starts: int, cuda: int = 0) -> dict:
     }
 
 
+def large_state(n: int, batch: int, reuse: int) -> dict:
+    """A training step (as :func:`ours`, 1 thread) on states of 2^n amplitudes x batch, with
+    glibc's default allocation (reuse=0: a fresh mmap per large buffer) or the setting the
+    stages apply (reuse=1: :func:`qmlrepro.training.memory.reuse_freed_memory`); median wall
+    time, and CPU (user, system) seconds per step."""
+    import torch
+
+    from qmlrepro.training.memory import reuse_freed_memory
+
+    applied = reuse_freed_memory() if reuse else False
+    torch.set_num_threads(1)
+    qc, x, w, obs = circuit(n)
+    from qmlrepro.quantum.torch_executor import TorchCircuit
+
+    module = TorchCircuit(qc, x, w, observables=obs, init_weights=torch.randn(len(w)))
+    inputs = torch.rand(batch, n, requires_grad=True)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    reps = 3
+    ms = _timed(lambda: module(inputs).sum().backward(), reps, warmup=1)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    steps = reps + 1
+    return {
+        "value": round(ms, 1),
+        "reuse_freed_memory": applied,
+        "cpu_user_s_per_step": round((after.ru_utime - before.ru_utime) / steps, 2),
+        "cpu_system_s_per_step": round((after.ru_stime - before.ru_stime) / steps, 2),
+    }
+
+
 def _peak_rss_mb() -> float:
     """This process's peak resident set (VmHWM; unlike ru_maxrss it is not inherited on exec)."""
     with open("/proc/self/status") as fh:
@@ -388,7 +418,20 @@ def run() -> dict:
         "training_step": rows,
         f"aer_noise_fake_paris_100_shots_{NOISY_INPUTS}_inputs_s": noisy,
         **per_row_rows(),
+        "large_state": large_state_rows(),
     }
+
+
+def large_state_rows() -> list[dict]:
+    """Per size: the step with glibc's default allocation and with buffer reuse."""
+    rows = []
+    for n, batch in LARGE_STATES:
+        row = {"n": n, "batch": batch}
+        for reuse in (0, 1):
+            row["reuse" if reuse else "default_malloc"] = measure("large_state", n, batch, reuse)
+        print(json.dumps(row))
+        rows.append(row)
+    return rows
 
 
 def per_row_rows() -> dict:

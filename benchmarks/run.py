@@ -51,6 +51,10 @@ def main(selected: list[str]) -> None:
         }
         (OUT / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
         print(f"{name}: {json.dumps(results)}")
+        if name == "executor":  # the README's executor table is rendered from this file
+            from readme_table import update_readme
+
+            update_readme(payload)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ from qmlrepro.config.schema import require_job_name
 from qmlrepro.errors import ConfigError
 from qmlrepro.stages import evaluate
 
-EVALUATION_KEYS = ("backend.", "tracking.")  # what an evaluation may change; the rest is trained
+# what an evaluation may change (the backend, tracking, how it is evaluated); the rest is trained
+EVALUATION_KEYS = ("backend.", "tracking.", "evaluation.")
 
 
 def main(args: Sequence[str]) -> None:
@@ -20,7 +21,8 @@ def main(args: Sequence[str]) -> None:
     for override in extra:
         if not override.lstrip("+~").startswith(EVALUATION_KEYS):
             raise ConfigError(
-                f"evaluate takes backend.* and tracking.* overrides only, not {override}: the "
+                f"evaluate takes backend.*, evaluation.* and tracking.* overrides only, not "
+                f"{override}: the "
                 "model, paper, data, seeds and threads are the trained job's (retrain to change "
                 "them)"
             )

@@ -28,7 +28,7 @@ from qmlrepro.quantum.qiskit_executors import (
     AerStatevector,
 )
 from qmlrepro.quantum.spec import CircuitSpec
-from qmlrepro.quantum.torch_executor import TorchCircuit
+from qmlrepro.quantum.torch_executor import TorchStatevector
 
 SEED = 5
 EXACT = ("torch", "torch_float32", "aer_statevector")
@@ -38,15 +38,8 @@ Run = Callable[[CircuitSpec, np.ndarray, np.ndarray], np.ndarray]
 
 def torch_run(dtype: torch.dtype = torch.float64, shots: int | None = None) -> Run:
     """The torch executor as ``run(spec, inputs (B, n), weights (n_w,)) -> (B, n_out)`` float64."""
-
-    def run(spec: CircuitSpec, inputs: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        module = TorchCircuit.from_spec(
-            spec, shots, dtype, torch.as_tensor(weights, dtype=dtype), seed=SEED
-        )
-        with torch.no_grad():
-            return module(torch.as_tensor(inputs, dtype=dtype)).double().numpy()
-
-    return run
+    name = "float64" if dtype == torch.float64 else "float32"
+    return TorchStatevector(device="cpu", dtype=name, shots=shots, seed=SEED).values
 
 
 exact = torch_run()
@@ -79,19 +72,21 @@ class Backends:
         if backend == "torch_shots":
             return torch_run(shots=shots)
         if backend == "aer_statevector":
-            return AerStatevector(seed=SEED).run
+            return AerStatevector(seed=SEED).values
         if backend == "aer_shots":
-            return AerShots(shots, seed=SEED).run
+            return AerShots(shots, seed=SEED).values
         if backend == "aer_depolarizing":
-            return AerDepolarizing(0.001, 0.00375, scale=2.0, shots=shots, seed=SEED).run
+            return AerDepolarizing(0.001, 0.00375, scale=2.0, shots=shots, seed=SEED).values
         if backend.startswith("aer_noise"):
             dm = 0 if backend.endswith("trajectories") else 10
             executor = AerNoise("fake_paris", shots, level, SEED, density_matrix_qubits=dm)
             if backend.endswith("ideal"):
                 executor.simulator = AerSimulator(runtime_parameter_bind_enable=True)
-            return executor.run
+            return executor.values
         if backend == "ibm_runtime_local":
-            return IBMRuntime("fake_paris", shots, str(self.job_dir), level, SEED, local=True).run
+            return IBMRuntime(
+                "fake_paris", shots, str(self.job_dir), level, SEED, local=True
+            ).values
         raise ValueError(f"no backend {backend}")
 
 

@@ -354,7 +354,7 @@ CASES = {
     "evaluate override of a trained setting": Case(
         "evaluate.py",
         ["job=good", "backend=torch", "model.hidden=7"],
-        "evaluate takes backend.* and tracking.* overrides only, not model.hidden=7",
+        "evaluate takes backend.*, evaluation.* and tracking.* overrides only, not model.hidden=7",
     ),
     "paper option out of range": Case(
         "train.py",
@@ -375,6 +375,21 @@ CASES = {
         "evaluate.py",
         ["job=cq", "backend=aer_depolarizing", "backend.executor.scale=400"],
         "backend.executor.two_qubit x scale = 1.5 is a depolarising probability above 1",
+    ),
+    "noise sweep point above one": Case(
+        "evaluate.py",
+        ["job=cq", "backend=aer_depolarizing", "+evaluation.aer_depolarizing.sweep.scale=[1,400]"],
+        "backend.executor.two_qubit x scale = 1.5 is a depolarising probability above 1",
+    ),
+    "sweep of an option the executor lacks": Case(
+        "evaluate.py",
+        ["job=cq", "backend=aer_shots", "+evaluation.aer_shots.sweep.noise=[1]"],
+        "backend aer_shots's executor has no option noise",
+    ),
+    "executor option differing from the backend's": Case(
+        "train.py",
+        ["job=x", *EXAMPLE, "backend=torch_shots", "backend.executor.shots=5"],
+        "backend.executor.shots=5 differs from backend.shots=100",
     ),
     "MNIST with a wrong magic number, unverified": Case(
         "prepare_mnist.py",
@@ -419,8 +434,8 @@ CASES = {
     ),
     "noise sweep the backend's rates cannot take": Case(
         "train.py",
-        ["job=x", "paper=hypernet", "backend=aer_depolarizing", "paper.noise_scales=[1,300]"],
-        "is a depolarising probability of 1.125 > 1",
+        ["job=x", "paper=hypernet", "paper.noise_scales=[1,300]"],
+        "backend.executor.two_qubit x scale = 1.125 is a depolarising probability above 1",
     ),
     "model input width the data does not have": Case(
         "train.py",

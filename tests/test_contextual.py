@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import Statevector
 
@@ -22,11 +21,12 @@ from qmlrepro.data.sequence import (
 )
 from qmlrepro.papers.contextual.circuit import IDEAL_BASIS_ANGLES, IDEAL_CELL_WEIGHTS, khrnn_spec
 from qmlrepro.papers.contextual.models import QuantumHRNN, bernoulli_kl
-from qmlrepro.quantum.qiskit_executors import AerStatevector
+from qmlrepro.quantum.qiskit_executors import AerShots, AerStatevector
+from qmlrepro.quantum.torch_executor import TorchStatevector
 
 from .conftest import without_timings
 
-TORCH64 = OmegaConf.create({"name": "torch", "device": "cpu", "dtype": "float64", "shots": None})
+TORCH64 = TorchStatevector(device="cpu", dtype="float64")
 BASIS_GATES = {0: ("h",), 1: ("sdg", "h"), 2: ()}  # X, Y, Z: rotate the eigenbasis to Z
 
 
@@ -101,14 +101,17 @@ def test_khrnn_circuit_runs_on_aer_like_on_torch():
     spec = khrnn_spec(n, k)
     angles = IDEAL_BASIS_ANGLES[data["bases"]].reshape(3, -1)
     inputs = torch.cat([data["thetas"], angles], dim=1)
-    aer = AerStatevector().run(spec, inputs.numpy(), IDEAL_CELL_WEIGHTS.numpy())
+    aer = AerStatevector().values(spec, inputs.numpy(), IDEAL_CELL_WEIGHTS.numpy())
     p = teacher_forced_p_one(torch.as_tensor(aer), data["order"], data["outcomes"])
     torch.testing.assert_close(p, data["p_one"], atol=1e-9, rtol=0)
 
 
 def test_contextual_sweep_trains_resumes_and_evaluates_the_circuit(project):
+    from qmlrepro.config.compose import compose_config
     from qmlrepro.data.sequence import prepare_sequences
     from qmlrepro.errors import ConfigError
+    from qmlrepro.experiment import RunContext
+    from qmlrepro.papers.contextual.experiment import ContextualExperiment
     from qmlrepro.stages import evaluate, train
 
     specs = [SequenceTaskSpec(4, 2, 8, 4, 4), SequenceTaskSpec(5, 3, 8, 4, 4)]
@@ -138,7 +141,7 @@ def test_contextual_sweep_trains_resumes_and_evaluates_the_circuit(project):
         "metrics"
     ]
     for task in ("n4_k2", "n5_k3"):
-        # Aer's statevector vs the torch executor (exact_kl), both cast to the float32 model
+        # Aer's statevector vs the exact float64 torch reference (exact_kl) on the same weights
         assert exact[f"{task}/test_kl"] == pytest.approx(exact[f"{task}/exact_kl"], abs=1e-6)
         # evaluated: the try (lr, restart) with the lowest validation KL, 2 lrs x 4 restarts
         tries = {k[: -len("/val_kl")]: v for k, v in metrics.items() if k.startswith(f"{task}/")
@@ -151,6 +154,16 @@ def test_contextual_sweep_trains_resumes_and_evaluates_the_circuit(project):
     ]
     assert all(shots[f"{t}/test_kl"] != exact[f"{t}/test_kl"] for t in ("n4_k2", "n5_k3"))
     assert shots["n4_k2/test_kl"] < exact["n4_k2/test_kl"] + 0.1
+    assert shots["n4_k2/shots"] == 1000  # the smoke profile declares no sweep: aer_shots' own
+
+    # the experiment reads shots from its executor and the input cap from the context
+    cfg = compose_config(["job=contextual-quantum", "model=contextual/quantum", *common])
+    ckpt = project / "results" / "checkpoints" / "contextual-quantum" / "seed0.pt"
+    ctx = RunContext(0, None, ckpt, torch.device("cpu"), executor=AerShots(shots=200, seed=3),
+                     reference=TORCH64, eval_inputs=2)  # fmt: skip
+    capped = ContextualExperiment(cfg).evaluate(ctx)
+    assert capped["n4_k2/shots"] == 200 and capped["n4_k2/test_kl"] != shots["n4_k2/test_kl"]
+    assert capped["n4_k2/exact_kl"] != exact["n4_k2/exact_kl"]  # on 2 sequences, not all
 
     # the report section reads all of it: KL table, circuit table, plot, a verdict per claim
     from qmlrepro.papers.contextual.report import ContextualSection
@@ -167,6 +180,53 @@ def test_contextual_sweep_trains_resumes_and_evaluates_the_circuit(project):
     assert "| 4 | 2 | 5 |" in body.markdown and "| 5 | 3 | 9 |" in body.markdown
     assert "Aer shots (1,000 shots)" in body.markdown and sink.written
     assert "(k-HRNN)" in body.verdict and "(separation)" in body.verdict
+
+
+def test_default_profile_evaluates_every_backend_with_shots_at_eval_shots():
+    """The evaluation node interpolates paper.eval_shots (the sweep the experiment used to apply
+    itself), for every backend with shots and no other; it stays out of the train hash."""
+    from qmlrepro.config.compose import compose_config
+    from qmlrepro.stages import config_hash, evaluation_setting, sweep_points
+
+    base = ["paper=contextual", "model=contextual/quantum", "profile=default"]
+    for backend in ("aer_shots", "aer_noise", "aer_depolarizing", "torch_shots"):
+        cfg = compose_config([*base, f"backend={backend}"])
+        points = sweep_points(cfg, evaluation_setting(cfg, backend))
+        assert points == [("shots4000/", {"shots": 4000}, ["backend.shots=4000"])], backend
+    cfg = compose_config([*base, "backend=aer_statevector"])
+    assert sweep_points(cfg, evaluation_setting(cfg, "aer_statevector")) == [("", {}, [])]
+    smoke = compose_config([*base[:2], "profile=smoke", "backend=aer_shots"])
+    assert evaluation_setting(smoke, "aer_shots")["sweep"] == {}
+    moved = compose_config([*base, "paper.eval_shots=100"])
+    assert moved.evaluation.aer_noise.sweep.shots == [100]
+    assert config_hash(moved) != config_hash(compose_config(base))  # eval_shots is hashed
+
+
+def test_report_reads_evaluations_with_and_without_a_sweep_prefix():
+    from qmlrepro.papers.contextual.report import ContextualSection, sweep_prefixes
+    from qmlrepro.report.results import JobResult, PaperResults
+
+    def point(prefix, shots, kl):
+        values = {"test_kl": kl, "exact_kl": 0.01, "seconds": 2.0, "shots": shots}
+        return {f"{prefix}n4_k2/{m}": v for m, v in values.items()}
+
+    def result(backend, metrics):
+        run = {"seed": 0, "metrics": metrics, "mlflow_run_id": "r"}
+        return JobResult("contextual-quantum", "evaluate", "contextual", "m", backend, "default",
+                         (run,), {})  # fmt: skip
+
+    # one run, two sweep points (the stage prefixes each point's keys), and an unswept backend
+    swept = result(
+        "aer_shots", {**point("shots4000/", 4000.0, 0.05), **point("shots500/", 500, 0.2)}
+    )
+    assert sweep_prefixes(swept) == ["shots500/", "shots4000/"]
+    exact = result("aer_statevector", point("", 0.0, 0.01))
+    assert sweep_prefixes(exact) == [""]
+    jobs = {("contextual-quantum", "eval-aer_shots"): swept,
+            ("contextual-quantum", "eval-aer_statevector"): exact}  # fmt: skip
+    table = "\n".join(ContextualSection._circuit_table(PaperResults("contextual", jobs), [(4, 2)]))
+    assert "| Aer statevector | Aer shots (500 shots) | Aer shots (4,000 shots) |" in table
+    assert "| 4 | 2 | 0.0100 | 0.0100 (2 s) | 0.2000 (2 s) | 0.0500 (2 s) |" in table
 
 
 @pytest.mark.parametrize(("n", "k"), [(3, 2), (4, 3)])

@@ -1,12 +1,12 @@
 """hqvit: the attention circuit's closed form against its full statevector statistics (torch and
-Aer), shot estimates converging to it, the qubit formula, tokens, and the stages."""
+Aer executors), shot estimates converging to it, the qubit formula, tokens, the evaluation sweeps,
+the stages and the report on their metrics."""
 
 import json
 import math
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from qmlrepro.errors import ConfigError
 from qmlrepro.papers.hqvit.attention import QuantumScores, attention_from_outcomes, normalise
@@ -19,15 +19,15 @@ from qmlrepro.papers.hqvit.circuit import (
 from qmlrepro.papers.hqvit.models import AttentionClassifier
 from qmlrepro.papers.hqvit.tokens import class_targets, patchify
 from qmlrepro.quantum.qiskit_executors import AerShots, AerStatevector
-from qmlrepro.quantum.torch_executor import TorchCircuit
+from qmlrepro.quantum.torch_executor import TorchCircuit, TorchStatevector
 from tests.conftest import requires_mnist
 
-TORCH64 = OmegaConf.create({"name": "torch", "device": "cpu", "dtype": "float64", "shots": None})
+TORCH64 = TorchStatevector(device="cpu", dtype="float64")
 
 
 def _scores(layout: AttentionLayout, seed: int) -> QuantumScores:
     torch.manual_seed(seed)
-    return QuantumScores(2, layout.n_tokens, layout.token_dim, 8, TORCH64)
+    return QuantumScores(2, layout.n_tokens, layout.token_dim, 8, executor=TORCH64)
 
 
 def _images(layout: AttentionLayout, n: int, seed: int, empty_token: bool = True) -> torch.Tensor:
@@ -41,12 +41,10 @@ def _images(layout: AttentionLayout, n: int, seed: int, empty_token: bool = True
 
 
 def _outcome_probabilities(layout, scores, tokens) -> torch.Tensor:
+    """The full circuit's exact outcome probabilities (B, 2^(1 + 2t)) on the torch executor."""
     spec = attention_spec(layout, scores.layers)
-    circuit = TorchCircuit.from_spec(
-        spec, dtype=torch.float64, init_weights=scores.circuit_weights()
-    )
-    with torch.no_grad():
-        return circuit(tokens.reshape(len(tokens), -1))
+    probs = TORCH64.values(spec, tokens.reshape(len(tokens), -1), scores.circuit_weights())
+    return torch.as_tensor(probs)
 
 
 @pytest.mark.parametrize(("n_tokens", "token_dim"), [(4, 4), (4, 8), (16, 16)])
@@ -65,6 +63,21 @@ def test_closed_form_equals_the_full_circuit_statevector(n_tokens, token_dim):
     cells = probs.reshape(3, n_tokens, n_tokens, 2).transpose(1, 2)
     torch.testing.assert_close(cells[..., 0], mass * (1 + closed) / 2, atol=1e-12, rtol=0)
     assert not keep[:, 1].any() and closed[:, 1].abs().max() == 0  # the empty token
+    # what evaluation runs: the circuit through an executor, scores from its outcomes
+    estimate, cell_mass = scores.circuit_scores(tokens, TORCH64)
+    torch.testing.assert_close(estimate, closed, atol=1e-10, rtol=0)
+    torch.testing.assert_close(cell_mass, mass, atol=1e-12, rtol=0)
+
+
+def test_token_layers_come_from_the_executor_given():
+    layout = AttentionLayout(4, 4)
+    scores = _scores(layout, seed=0)
+    assert isinstance(scores.query, TorchCircuit) and scores.query.dtype == torch.float64
+    float32 = QuantumScores(2, 4, 4, 8, executor=TorchStatevector(device="cpu"))
+    assert float32.key.weights.dtype == torch.float32
+    # the closed form needs U_Q and U_K as matrices: a sampling executor cannot give them
+    with pytest.raises(ConfigError, match="statevector"):
+        QuantumScores(2, 4, 4, 8, executor=AerShots(100, seed=0))
 
 
 @pytest.mark.parametrize(
@@ -78,11 +91,13 @@ def test_closed_form_equals_aer_statevector(n_tokens, token_dim, n_images, seed,
     with torch.no_grad():
         closed, _ = scores(tokens, None)
     spec = attention_spec(layout, scores.layers)
-    probs = AerStatevector().run(
+    probs = AerStatevector().values(
         spec, tokens.reshape(n_images, -1).numpy(), scores.circuit_weights().numpy()
     )
     sampled, _ = attention_from_outcomes(torch.as_tensor(probs), layout.n_tokens)
     torch.testing.assert_close(sampled, closed, atol=atol, rtol=0)
+    via_model, _ = scores.circuit_scores(tokens, AerStatevector())
+    torch.testing.assert_close(via_model, closed, atol=atol, rtol=0)
 
 
 def test_shot_estimates_converge_to_the_closed_form():
@@ -94,7 +109,7 @@ def test_shot_estimates_converge_to_the_closed_form():
     spec = attention_spec(layout, scores.layers)
     errors = {}
     for shots in (200, 5_000, 100_000):
-        probs = AerShots(shots, seed=11).run(
+        probs = AerShots(shots, seed=11).values(
             spec, tokens.reshape(1, -1).numpy(), scores.circuit_weights().numpy()
         )
         estimate, mass = attention_from_outcomes(torch.as_tensor(probs), layout.n_tokens)
@@ -137,7 +152,7 @@ def test_patches_are_contiguous_tokens():
 def test_without_positional_information_the_model_ignores_patch_order():
     layout = AttentionLayout(16, 16)
     model = AttentionClassifier(
-        lambda **kw: QuantumScores(2, **kw), "softmax", 16, 16, 8, 16, 10, TORCH64
+        lambda **kw: QuantumScores(2, **kw), "softmax", 16, 16, 8, 16, 10, executor=TORCH64
     ).double()
     tokens = _images(layout, 4, seed=1)
     order = torch.randperm(16, generator=torch.Generator().manual_seed(2))
@@ -145,18 +160,31 @@ def test_without_positional_information_the_model_ignores_patch_order():
         torch.testing.assert_close(model(tokens[:, order]), model(tokens))
 
 
-@pytest.mark.parametrize("backend", ["aer_shots", "aer_noise", "torch_shots"])
-def test_shot_counts_reach_the_executor(backend):
-    from hydra.utils import instantiate
-
+@pytest.mark.parametrize(
+    ("backend", "profile", "inputs", "shots"),
+    [
+        ("aer_shots", "default", 40, [100, 1000, 8000, 32000]),
+        ("aer_shots", "smoke", 2, [100, 1000]),
+        ("aer_noise", "paper", 4, [1000]),
+        ("aer_depolarizing", "default", 2, [1000]),  # the paper's entry, no profile override
+        ("aer_statevector", "default", 10, []),
+    ],
+)
+def test_evaluation_sweeps_reach_the_executor(backend, profile, inputs, shots):
+    """Each profile's `evaluation.<backend>`: how many test images, and one executor per shot
+    count, metrics prefixed shots<N>/ (aer_statevector: one exact point, unprefixed)."""
     from qmlrepro.config.compose import compose_config
-    from qmlrepro.quantum.layer import with_shots
+    from qmlrepro.stages import build_executor, evaluation_setting, sweep_points
 
-    cfg = compose_config(["paper=hqvit", f"backend={backend}", "profile=smoke"])
-    changed = with_shots(cfg.backend, 32_000)
-    assert changed.shots == 32_000
-    if changed.get("executor") is not None:
-        assert instantiate(changed.executor).shots == 32_000
+    base = ["paper=hqvit", f"backend={backend}", f"profile={profile}", "job=x"]
+    cfg = compose_config(base)
+    setting = evaluation_setting(cfg, backend)
+    assert setting["inputs"] == inputs and "evaluation" not in cfg.paper
+    points = sweep_points(cfg, setting)
+    assert [label for label, _, _ in points] == ([f"shots{n}/" for n in shots] or [""])
+    for _, point, overrides in points:
+        executor = build_executor(compose_config([*base, *overrides, "backend.seed=3"]))
+        assert executor.shots == point.get("shots") and executor.seed == 3
 
 
 def test_normalisations_mask_empty_keys():
@@ -184,10 +212,16 @@ def test_hqvit_train_and_evaluate(project, monkeypatch):
     assert record["describe"]["circuit_n_qubits"] == 13 and record["describe"]["n_classes"] == 2
     assert record["describe"]["scaling/N64_d16/n_qubits"] == 13
     exact = json.loads(evaluate("q", "aer_statevector").read_text())["runs"][0]["metrics"]
-    assert exact["exact/attention_max_error"] < 1e-6 and exact["exact/agreement"] == 1
+    assert set(exact) == set(POINT_METRICS)  # one point, no sweep: unprefixed
+    assert exact["attention_max_error"] < 1e-6 and exact["agreement"] == 1
+    assert exact["accuracy"] == exact["exact_accuracy"] and exact["n_images"] == 2
     shots = json.loads(evaluate("q", "aer_shots").read_text())["runs"][0]["metrics"]
-    assert {"shots100/accuracy", "shots1000/attention_weighted_mae"} <= set(shots)
+    assert set(shots) == {f"shots{n}/{k}" for n in (100, 1000) for k in POINT_METRICS}
     assert 0 <= shots["shots100/cells_without_outcomes"] <= 1
+    assert shots["shots100/exact_accuracy"] == exact["exact_accuracy"]
+    # evaluation.<backend>.inputs from the command line: the first 3 test images
+    three = evaluate("q", "aer_statevector", ["evaluation.aer_statevector.inputs=3"])
+    assert json.loads(three.read_text())["runs"][0]["metrics"]["n_images"] == 3
 
     vit = json.loads(train(["job=v", "model=hqvit/vit_pos", *common]).read_text())
     assert vit["describe"]["n_params"] > 0 and "circuit_n_qubits" not in vit["describe"]
@@ -195,6 +229,75 @@ def test_hqvit_train_and_evaluate(project, monkeypatch):
         evaluate("v", "aer_shots")
     with pytest.raises(ConfigError, match="attention_norm"):
         train(["job=x", "model=hqvit/quantum", *common, "paper.attention_norm=sigmoid"])
+
+
+POINT_METRICS = (
+    "exact_accuracy",
+    "n_images",
+    "accuracy",
+    "agreement",
+    "attention_mae",
+    "attention_max_error",
+    "attention_weighted_mae",
+    "cells_without_outcomes",
+    "seconds",
+)
+
+
+def _eval_result(job: str, backend: str, metrics: dict[int, dict[str, float]]):
+    """An evaluate stage's result of ``job`` on ``backend``: seed -> metrics."""
+    from qmlrepro.report.results import JobResult
+
+    runs = tuple({"seed": s, "mlflow_run_id": f"run{s}", "metrics": m} for s, m in metrics.items())
+    return JobResult(job, "evaluate", "hqvit", "hqvit/quantum", backend, "smoke", runs, {})
+
+
+def test_report_reads_the_evaluation_points(tmp_path):
+    """The circuit table: aer_statevector's unprefixed point as `exact`, one row per swept shot
+    count of aer_shots (from the shots<N>/ prefixes, sorted), each with its own exact accuracy
+    and image count; the shot plot from aer_shots; the noise line from aer_noise."""
+    from qmlrepro.papers.hqvit.report import HqvitSection
+    from qmlrepro.report.results import PaperResults
+    from qmlrepro.report.section import PlotSink
+
+    def point(accuracy, exact_accuracy, images, weighted):
+        return {
+            "exact_accuracy": exact_accuracy, "n_images": images, "accuracy": accuracy,
+            "agreement": 0.5, "attention_mae": 0.25, "attention_max_error": 0.5,
+            "attention_weighted_mae": weighted, "cells_without_outcomes": 0.125, "seconds": 2.0,
+        }  # fmt: skip
+
+    job = "hqvit-mnist10-quantum"
+    statevector = {s: point(0.75, 0.75, 4, 0.0) for s in (0, 1)}
+    swept = {
+        s: {
+            **{f"shots1000/{k}": v for k, v in point(0.5, 0.625, 8, 0.03).items()},
+            **{f"shots100/{k}": v for k, v in point(0.25, 0.625, 8, 0.1).items()},
+        }
+        for s in (0, 1)
+    }
+    noisy = {0: {f"shots100/{k}": v for k, v in point(0.0, 0.625, 1, 0.2).items()}}
+    results = PaperResults(
+        "hqvit",
+        {
+            (job, "eval-aer_statevector"): _eval_result(job, "aer_statevector", statevector),
+            (job, "eval-aer_shots"): _eval_result(job, "aer_shots", swept),
+            (job, "eval-aer_noise"): _eval_result(job, "aer_noise", noisy),
+        },
+    )
+    body = HqvitSection().body(results, PlotSink(tmp_path, tmp_path, "hqvit")).markdown
+    rows = [line for line in body.splitlines() if line.startswith("| MNIST 10-class | aer_")]
+    cells = [[c.strip() for c in row.split("|")[2:6]] for row in rows]
+    assert [c[:3] for c in cells] == [
+        ["aer_statevector", "exact", "4"],
+        ["aer_shots", "100", "8"],
+        ["aer_shots", "1000", "8"],
+        ["aer_noise", "100", "1"],
+    ]
+    assert rows[0].split("|")[6].strip().startswith("75.0")  # its exact accuracy
+    assert rows[1].split("|")[6].strip().startswith("62.5")
+    assert "0.2000" in body and "0.1000 (ideal Aer, 100 shots" in body  # the noise line
+    assert (tmp_path / "hqvit_shots.png").is_file() and "hqvit_shots.png" in body
 
 
 def test_report_section_without_runs_says_not_tested(tmp_path):

@@ -34,7 +34,7 @@ from qmlrepro.papers.hypernet.costs import CostTable, enumerate_costs, write_cos
 from qmlrepro.papers.hypernet.metrics import best_of_k_excess, distribution_metrics
 from qmlrepro.papers.hypernet.search import initial_angles, lbfgs_search
 from qmlrepro.quantum.qiskit_executors import AerDepolarizing, AerStatevector
-from qmlrepro.quantum.torch_executor import TorchCircuit
+from qmlrepro.quantum.torch_executor import TorchCircuit, TorchStatevector
 
 from .conftest import without_timings
 
@@ -131,9 +131,14 @@ def test_circuit_is_the_authors_brick_wall():
 def test_torch_and_aer_statevectors_agree():
     spec = hypernetwork_spec(6, 3)
     weights = initial_angles(len(spec.weights), torch.Generator().manual_seed(1))
-    torch_probs = TorchCircuit.from_spec(spec, dtype=torch.float64, init_weights=weights)()
-    aer_probs = AerStatevector().run(spec, np.zeros((1, 0)), weights.numpy())
-    np.testing.assert_allclose(torch_probs.detach().numpy(), aer_probs, atol=1e-10)
+    # what training holds (the executor's layer) and what evaluation reads (its values)
+    layer = TorchStatevector(device="cpu", dtype="float64").layer(spec, weights)
+    torch_probs = layer().detach().numpy()
+    aer_probs = AerStatevector().values(spec, np.zeros((1, 0)), weights.numpy())
+    assert aer_probs.shape == torch_probs.shape == (1, 2**6)
+    np.testing.assert_allclose(torch_probs, aer_probs, atol=1e-10)
+    exact = TorchStatevector(device="cpu", dtype="float64").values(spec, None, weights)
+    np.testing.assert_allclose(exact, torch_probs, atol=1e-14)
     product = TorchCircuit.from_spec(hypernetwork_spec(6, 1), dtype=torch.float64)
     assert product()[0, 0].item() == pytest.approx(1.0)  # D = 1 at zero angles: |0...0>
 
@@ -199,8 +204,8 @@ def test_depolarising_noise_spreads_the_samples():
     spec = hypernetwork_spec(3, 1)
     angles = torch.zeros(len(spec.weights), dtype=torch.float64)
     angles[:3] = math.pi  # RY(pi) on every qubit: |111>
-    ideal = AerDepolarizing(0.0, 0.0, shots=400, seed=1).run(spec, np.zeros((1, 0)), angles)
-    noisy = AerDepolarizing(0.1, 0.1, scale=2.0, shots=400, seed=1).run(
+    ideal = AerDepolarizing(0.0, 0.0, shots=400, seed=1).values(spec, np.zeros((1, 0)), angles)
+    noisy = AerDepolarizing(0.1, 0.1, scale=2.0, shots=400, seed=1).values(
         spec, np.zeros((1, 0)), angles
     )
     assert ideal[0, 7] == 1.0 and noisy[0, 7] < 0.95
@@ -239,10 +244,23 @@ def test_hypernet_train_resume_and_evaluate(project):
     again = json.loads(train(["job=h", "model=hypernet/circuit", *common]).read_text())
     assert again["runs"][0]["mlflow_run_id"] != first["runs"][0]["mlflow_run_id"]
     assert without_timings(again["runs"][0]["metrics"]) == without_timings(metrics)
+    # exact evaluation on the torch executor: every depth, the trained distribution's metrics
+    exact = json.loads(evaluate("h", "torch").read_text())["runs"][0]["metrics"]
+    for depth in (1, 2):
+        assert exact[f"d{depth}/p_opt"] == pytest.approx(metrics[f"d{depth}/p_opt"], abs=1e-12)
     shots = json.loads(evaluate("h", "aer_shots").read_text())["runs"][0]["metrics"]
+    assert {k.split("/")[0] for k in shots} == {"d1", "d2"}  # no sweep: every depth, no prefix
     assert 0 <= shots["d2/p_opt"] <= 1 and "d2/best_sample_excess_cost" in shots
-    noisy = json.loads(evaluate("h", "aer_depolarizing").read_text())["runs"][0]["metrics"]
-    assert set(k.split("/")[1] for k in noisy) == {"p1"}  # smoke: noise_depth 2, scale 1.0
+    noisy_file = evaluate("h", "aer_depolarizing")
+    noisy = json.loads(noisy_file.read_text())["runs"][0]["metrics"]
+    # smoke: noise_scales [1.0], noise_depth 2: the stage's sweep prefix, then the depth
+    assert {tuple(k.split("/")[:2]) for k in noisy} == {("scale1", "d2")}
+    assert 0 <= noisy["scale1/d2/p_opt"] <= 1
+    # a scale making a probability > 1 stops when its point composes, before any evaluation
+    before = noisy_file.read_bytes()
+    with pytest.raises(ConfigError, match="two_qubit x scale"):
+        evaluate("h", "aer_depolarizing", ["paper.noise_scales=[1.0,400]"])
+    assert noisy_file.read_bytes() == before
 
     annealing = json.loads(train(["job=a", "model=hypernet/annealing", *common]).read_text())
     assert 0 <= annealing["runs"][0]["metrics"]["hit_within_budget"] <= 1
@@ -256,6 +274,60 @@ def test_hypernet_train_resume_and_evaluate(project):
                 "paper.task=nope",
             ]
         )
+
+
+@pytest.mark.parametrize("profile", ["smoke", "default", "paper"])
+def test_noise_sweep_is_declared_in_config_one_point_per_scale(profile):
+    """``evaluation.aer_depolarizing`` (conf/paper/hypernet.yaml) reads paper.noise_scales and
+    paper.noise_depth: the stage evaluates once per scale, on that depth only; other backends
+    have no sweep and run every depth."""
+    from qmlrepro.config.compose import compose_config
+    from qmlrepro.stages import config_hash, evaluation_setting, sweep_points
+
+    base = ["job=x", "paper=hypernet", f"profile={profile}", "model=hypernet/circuit"]
+    cfg = compose_config([*base, "backend=aer_depolarizing"])
+    scales, depth = list(cfg.paper.noise_scales), cfg.paper.noise_depth
+    assert len(cfg.paper.depths) > 1 and depth in cfg.paper.depths
+    points = sweep_points(cfg, evaluation_setting(cfg, "aer_depolarizing"))
+    assert [point for _, point, _ in points] == [{"scale": s} for s in scales]
+    assert [label for label, _, _ in points] == [f"scale{s:g}/" for s in scales]
+    for _, point, overrides in points:
+        point_cfg = compose_config([*base, "backend=aer_depolarizing", *overrides])
+        assert point_cfg.backend.executor.scale == point["scale"]
+        assert list(point_cfg.paper.depths) == list(point_cfg.model.depths) == [depth]
+    ideal = compose_config([*base, "backend=aer_shots"])
+    assert sweep_points(ideal, evaluation_setting(ideal, "aer_shots")) == [("", {}, [])]
+    # the declaration is evaluation-only: the train config hash does not see it
+    train = compose_config(base)
+    changed = compose_config([*base, "evaluation.aer_depolarizing.sweep.scale=[0.3]"])
+    assert config_hash(changed) == config_hash(train)
+
+
+def test_a_noise_scale_beyond_probability_one_is_refused_at_its_point(project):
+    """0.00375 x 400 = 1.5: the point composed with ``backend.executor.scale=400`` fails the
+    backend schema; the train stage composes every declared point before training too."""
+    from qmlrepro.config.compose import compose_config
+    from qmlrepro.stages import evaluation_setting, sweep_points, train
+
+    base = [
+        "job=x",
+        "paper=hypernet",
+        "profile=smoke",
+        "model=hypernet/circuit",
+        "paper.noise_scales=[0.5,400]",
+        "backend=aer_depolarizing",
+    ]
+    cfg = compose_config(base)
+    (_, _, fine), (label, _, too_large) = sweep_points(
+        cfg, evaluation_setting(cfg, "aer_depolarizing")
+    )
+    compose_config([*base, *fine])
+    assert label == "scale400/"
+    with pytest.raises(ConfigError, match=r"two_qubit x scale = 1\.5"):
+        compose_config([*base, *too_large])
+    with pytest.raises(ConfigError, match=r"two_qubit x scale = 1\.5"):
+        train(base[:-1])  # no cost table needed: refused before the experiment is built
+    assert not (project / "results" / "metrics" / "x").exists()
 
 
 def test_mnist37_smoke_training_logs_its_alphabet_choices(project):

@@ -128,7 +128,7 @@ def _died_waiting(circuit) -> tuple[JobService, list]:
     service, submissions = JobService(), []
     first = _executor(service, submissions, wrap=lambda job, n: WaitedOn(job))
     with pytest.raises(KilledWhileWaiting):
-        first.run(spec, inputs, weights)
+        first.values(spec, inputs, weights)
     return service, submissions
 
 
@@ -141,7 +141,7 @@ def test_a_job_running_when_the_process_died_is_fetched_by_id_not_resubmitted(
     assert [a["job_id"] for a in record["attempts"]] == submissions and "status" not in record
 
     rerun = _executor(service, submissions)
-    out = rerun.run(spec, inputs, weights)
+    out = rerun.values(spec, inputs, weights)
     assert rerun.submitted == 0 and len(submissions) == 1  # the same job, fetched by its id
     assert out.shape == (3, 3) and np.all(np.abs(out) <= 1)
     (record,) = _records(project)
@@ -157,7 +157,7 @@ def test_failed_jobs_are_resubmitted_with_backoff_and_every_attempt_is_recorded(
     failing_first_two = _executor(
         service, submissions, wrap=lambda job, n: FailedJob(job) if n <= 2 else job
     )
-    out = failing_first_two.run(spec, inputs, weights)
+    out = failing_first_two.values(spec, inputs, weights)
     assert failing_first_two.submitted == 3 and sleeps == [1, 2]  # exponential backoff
     (record,) = _records(project)
     assert [a["job_id"] for a in record["attempts"]] == submissions
@@ -165,7 +165,7 @@ def test_failed_jobs_are_resubmitted_with_backoff_and_every_attempt_is_recorded(
     assert "calibration in progress" in record["attempts"][0]["error"]
     reference = _executor(JobService(), [])
     reference.store = failing_first_two.store  # a rerun: results come from disk
-    assert np.array_equal(reference.run(spec, inputs, weights), out) and reference.submitted == 0
+    assert np.array_equal(reference.values(spec, inputs, weights), out) and reference.submitted == 0
 
 
 def test_a_rerun_resubmits_a_job_that_failed_while_nobody_waited(project, circuit, sleeps):
@@ -173,7 +173,7 @@ def test_a_rerun_resubmits_a_job_that_failed_while_nobody_waited(project, circui
     service, submissions = _died_waiting(circuit)
     service.jobs[submissions[0]] = FailedJob(service.jobs[submissions[0]])  # failed meanwhile
     rerun = _executor(service, submissions)
-    rerun.run(spec, inputs, weights)
+    rerun.values(spec, inputs, weights)
     assert rerun.submitted == 1 and len(submissions) == 2
 
 
@@ -183,20 +183,20 @@ def test_giving_up_names_the_record_and_keeps_finished_results(project, circuit,
     spec, inputs, weights = circuit
     service, submissions = JobService(), []
     ok = _executor(service, submissions)
-    ok.run(spec, inputs[:1], weights)
+    ok.values(spec, inputs[:1], weights)
     broken = _executor(service, submissions, wrap=lambda job, n: FailedJob(job))
     broken.max_retries = 2
     with pytest.raises(QmlreproError, match=r"failed 3 times .* its record is in .*fake_paris"):
-        broken.run(spec, inputs[1:], weights)
+        broken.values(spec, inputs[1:], weights)
     assert sleeps == [1, 2]
     records = _records(project)
     assert sorted(len(r["attempts"]) for r in records) == [1, 3]
     assert sum(r.get("status") == "DONE" for r in records) == 1
 
     recovered = _executor(service, submissions)
-    recovered.run(spec, inputs[:1], weights)
+    recovered.values(spec, inputs[:1], weights)
     assert recovered.submitted == 0  # the finished circuit came back from disk
-    recovered.run(spec, inputs[1:], weights)
+    recovered.values(spec, inputs[1:], weights)
     assert recovered.submitted == 1
 
 
@@ -227,7 +227,7 @@ def test_a_lookup_error_or_a_timed_out_wait_is_retried_and_nothing_is_resubmitte
     spec, inputs, weights = circuit
     service, submissions = _died_waiting(circuit)
     rerun = _executor(blip(service, submissions[0]), submissions)
-    out = rerun.run(spec, inputs, weights)
+    out = rerun.values(spec, inputs, weights)
     assert rerun.submitted == 0 and len(submissions) == 1 and sleeps == [1]
     assert out.shape == (3, 3) and np.all(np.abs(out) <= 1)
     (record,) = _records(project)
@@ -242,10 +242,10 @@ def test_a_lookup_that_keeps_failing_names_the_job_and_a_later_rerun_fetches_it(
     during_outage = _executor(_lookup_fails(service, submissions[0], times=3), submissions)
     during_outage.lookup_retries = 2
     with pytest.raises(JobLookupError, match=rf"IBM job {submissions[0]} .* NOT resubmitted"):
-        during_outage.run(spec, inputs, weights)
+        during_outage.values(spec, inputs, weights)
     assert during_outage.submitted == 0 and sleeps == [1, 2]
     after = _executor(service, submissions)
-    after.run(spec, inputs, weights)
+    after.values(spec, inputs, weights)
     assert after.submitted == 0 and len(submissions) == 1
 
 

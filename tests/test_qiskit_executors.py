@@ -13,9 +13,14 @@ from qmlrepro.config.compose import compose_config
 from qmlrepro.errors import ConfigError
 from qmlrepro.quantum.ansatz import layered_ring_ansatz, z_observables
 from qmlrepro.quantum.ibm_runtime import CredentialsError, IBMRuntime, connect
-from qmlrepro.quantum.layer import QiskitLayer, quantum_layer
 from qmlrepro.quantum.measurement import probability_circuit
-from qmlrepro.quantum.qiskit_executors import AerNoise, AerShots, AerStatevector, CircuitTooLarge
+from qmlrepro.quantum.qiskit_executors import (
+    AerNoise,
+    AerShots,
+    AerStatevector,
+    CircuitTooLarge,
+    QiskitLayer,
+)
 from qmlrepro.quantum.spec import make_spec
 from qmlrepro.quantum.torch_executor import TorchCircuit
 
@@ -35,7 +40,7 @@ def test_aer_statevector_equals_torch_executor(data):
         make_spec(qc, x, w, observables=obs),
         make_spec(qc, x, w, measured=list(range(n))[::-1]),
     ):
-        got = AerStatevector().run(spec, inputs, weights)
+        got = AerStatevector().values(spec, inputs, weights)
         assert np.allclose(got, torch_reference(spec, inputs, weights), atol=1e-10)
 
 
@@ -47,7 +52,7 @@ def test_aer_shots_converge_to_exact():
     weights, inputs = np.linspace(-1, 1, len(w)), np.array([[0.3, 1.1, 2.0]])
     exact = torch_reference(spec, inputs, weights)[0]
     shots = 40_000
-    est = AerShots(shots=shots, seed=7).run(spec, inputs, weights)[0]
+    est = AerShots(shots=shots, seed=7).values(spec, inputs, weights)[0]
     assert np.all(np.abs(est - exact) < 5 * np.sqrt((1 - exact**2) / shots) + 1e-3)
 
 
@@ -59,7 +64,7 @@ def test_aer_noise_matches_readout_error_of_the_device_qubit():
     physical = isa.layout.final_index_layout()[0]
     readout = NoiseModel.from_backend(executor.device)._local_readout_errors[(physical,)]
     p1_given_0 = readout.probabilities[0][1]
-    measured = executor.run(spec, np.zeros((1, 0)), np.zeros(0))[0, 0]
+    measured = executor.values(spec, np.zeros((1, 0)), np.zeros(0))[0, 0]
     expected = 1 - 2 * p1_given_0
     assert p1_given_0 > 0.001  # the device qubit does have a readout error
     assert abs(measured - expected) < 5 * 2 * np.sqrt(p1_given_0 * (1 - p1_given_0) / 40_000) + 1e-3
@@ -85,7 +90,7 @@ def test_aer_noise_layout_is_fixed_and_small_circuits_use_density_matrices():
     inputs, weights = np.full((1, 8), 0.4), np.linspace(-1, 1, len(w))
     dm = AerNoise("fake_paris", shots=20_000, seed=3)
     trajectories = AerNoise("fake_paris", shots=20_000, seed=3, density_matrix_qubits=0)
-    a, b = dm.run(spec, inputs, weights), trajectories.run(spec, inputs, weights)
+    a, b = dm.values(spec, inputs, weights), trajectories.values(spec, inputs, weights)
     assert dm.simulator.options.method == "density_matrix"
     assert trajectories.simulator.options.method == "automatic"
     np.testing.assert_allclose(a, b, atol=5 * np.sqrt(2 / 20_000) + 1e-3)
@@ -96,7 +101,7 @@ def test_circuit_wider_than_the_device_is_refused():
     qc.h(range(28))
     spec = make_spec(qc, [], [], observables=[SparsePauliOp("Z" * 28)])
     with pytest.raises(CircuitTooLarge, match="needs 28 qubits but backend fake_paris has 27"):
-        AerNoise("fake_paris", shots=10).run(spec, np.zeros((1, 0)), np.zeros(0))
+        AerNoise("fake_paris", shots=10).values(spec, np.zeros((1, 0)), np.zeros(0))
 
 
 def test_unknown_fake_backend_is_a_config_error():
@@ -109,12 +114,12 @@ def test_ibm_runtime_local_mode_end_to_end_and_rerun_reuses_results(project):
     spec = make_spec(qc, x, w, observables=z_observables(3))
     weights, inputs = np.linspace(-1, 1, len(w)), np.random.default_rng(2).uniform(0, 3, (4, 3))
     first = IBMRuntime("fake_paris", shots=300, local=True, seed=5)
-    out = first.run(spec, inputs, weights)
+    out = first.values(spec, inputs, weights)
     assert first.submitted == 1 and out.shape == (4, 3)
     records = list((project / "results" / "ibm_jobs" / "fake_paris").glob("*.json"))
     assert len(records) == 1 and "job_id" in records[0].read_text()
     again = IBMRuntime("fake_paris", shots=300, local=True, seed=5)
-    assert np.array_equal(again.run(spec, inputs, weights), out) and again.submitted == 0
+    assert np.array_equal(again.values(spec, inputs, weights), out) and again.submitted == 0
     exact = torch_reference(spec, inputs, weights)
     assert np.abs(out - exact).max() < 0.35  # noisy, 300 shots, but the same circuit
 
@@ -149,19 +154,34 @@ def test_rejected_credentials_are_one_clear_error(monkeypatch):
     assert "\n" not in str(err.value)
 
 
-def test_quantum_layer_follows_the_backend_config():
+def test_every_backend_config_builds_its_executor_and_layer():
+    """Each conf/backend/*.yaml instantiates through its _target_ (torch included), and the
+    layer an executor hands a model agrees with the exact torch one."""
+    from hydra.utils import instantiate
+
+    from qmlrepro.config.compose import group_options
+    from qmlrepro.quantum.executor import Executor
+
     qc, x, w = ring_circuit(3)
     spec = make_spec(qc, x, w, observables=z_observables(3))
     init = torch.linspace(-1, 1, len(w), dtype=torch.float64)
-    exact = quantum_layer(
-        spec, compose_config(["backend=torch", "backend.dtype=float64"]).backend, init
-    )
-    aer = quantum_layer(spec, compose_config(["backend=aer_statevector"]).backend, init)
-    shots = quantum_layer(spec, compose_config(["backend=torch_shots"]).backend, init.float())
-    assert isinstance(exact, TorchCircuit) and isinstance(aer, QiskitLayer) and shots.shots == 100
     inputs = torch.rand(4, 3, dtype=torch.float64)
+    built = {}
+    for name in ("torch", "torch_shots", "aer_statevector", "aer_shots"):
+        assert name in group_options("backend")
+        cfg = compose_config([f"backend={name}", "backend.dtype=float64", "backend.seed=3"])
+        built[name] = instantiate(cfg.backend.executor)
+        assert isinstance(built[name], Executor)
+    exact = built["torch"].layer(spec, init)
+    aer = built["aer_statevector"].layer(spec, init)
+    shots = built["torch_shots"].layer(spec, init)
+    assert isinstance(exact, TorchCircuit) and isinstance(aer, QiskitLayer) and shots.shots == 100
+    assert built["torch"].differentiable and not built["aer_shots"].differentiable
     with torch.no_grad():
         assert torch.allclose(exact(inputs), aer(inputs), atol=1e-10)
+    result = built["aer_shots"].run([(spec, inputs, init)], shots=50)
+    assert result[0].values.shape == (4, 3) and result[0].metadata["shots"] == 50
+    assert result[0].metadata["two_qubit_gates"] >= 3
 
 
 def test_aer_noise_runs_circuits_whose_transpiled_global_phase_is_parameterised():
@@ -180,6 +200,6 @@ def test_aer_noise_runs_circuits_whose_transpiled_global_phase_is_parameterised(
     inputs = np.array([[0.4, 1.2], [2.5, -0.7]])
     executor = AerNoise("fake_paris", shots=20_000, seed=3)
     assert executor.layout.run(probability_circuit(spec)).global_phase.parameters  # the hazard
-    noisy = executor.run(spec, inputs, np.zeros(0))
+    noisy = executor.values(spec, inputs, np.zeros(0))
     exact = torch_reference(spec, inputs, np.zeros(0))
     assert np.allclose(noisy.sum(axis=1), 1) and np.abs(noisy - exact).max() < 0.08

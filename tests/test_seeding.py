@@ -99,15 +99,17 @@ WEIGHTS = np.array([0.3, -0.7, 1.1])
 )
 def test_seeded_qiskit_sampling_repeats_exactly(make):
     """Five fresh executors of one seed draw the same shots, call after call; another seed
-    draws others."""
+    draws others, and so does the next call of one executor (each call, e.g. each batch of an
+    evaluation, samples its own stream: no two batches share random numbers)."""
     spec = _ring_spec()
     runs = []
     for _ in range(5):
         executor = make(1)
-        runs.append(np.stack([executor.run(spec, INPUTS, WEIGHTS) for _ in range(2)]))
+        runs.append(np.stack([executor.values(spec, INPUTS, WEIGHTS) for _ in range(2)]))
     for other in runs[1:]:
         np.testing.assert_array_equal(other, runs[0])
-    assert not np.array_equal(make(2).run(spec, INPUTS, WEIGHTS), runs[0][0])
+    assert not np.array_equal(make(2).values(spec, INPUTS, WEIGHTS), runs[0][0])
+    assert not np.array_equal(runs[0][0], runs[0][1])
 
 
 def test_torch_shots_use_their_own_generator_and_resume_exactly():
@@ -214,7 +216,7 @@ def test_seeded_local_hardware_sampling_repeats_exactly(tmp_path):
         executor = IBMRuntime(
             "fake_paris", 200, job_dir=str(tmp_path / folder), local=True, seed=seed
         )
-        return executor.run(spec, INPUTS[:2], WEIGHTS)
+        return executor.values(spec, INPUTS[:2], WEIGHTS)
 
     first, second = evaluate(1, "a"), evaluate(1, "b")
     np.testing.assert_array_equal(first, second)

@@ -328,7 +328,7 @@ def test_all_zero_amplitudes_are_one_clear_error_on_every_executor():
     with pytest.raises(ZeroAmplitudes, match=match):
         module(amps)
     with pytest.raises(ZeroAmplitudes, match=r"slice x\[0:4\] is all zero"):
-        AerStatevector().run(spec, amps.numpy(), np.zeros(0))
+        AerStatevector().values(spec, amps.numpy(), np.zeros(0))
 
 
 def test_complex_coefficients_are_refused_unless_they_cancel():
@@ -343,7 +343,7 @@ def test_complex_coefficients_are_refused_unless_they_cancel():
     spec = make_spec(qc, x, w, observables=[bad])
     for executor in (AerStatevector(), AerShots(shots=10, seed=1)):
         with pytest.raises(NonHermitianObservable, match="not Hermitian"):
-            executor.run(spec, np.zeros((1, 2)), np.zeros(len(w)))
+            executor.values(spec, np.zeros((1, 2)), np.zeros(len(w)))
     hermitian = SparsePauliOp.from_list([("ZI", 1j), ("XX", 0.5), ("ZI", -1j)])
     init = torch.linspace(-1, 1, len(w), dtype=torch.float64)
     module = TorchCircuit(qc, x, w, observables=[hermitian], dtype=torch.float64, init_weights=init)

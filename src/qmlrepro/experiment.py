@@ -1,24 +1,37 @@
 """The interface between the generic stages and a paper's experiment logic."""
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from omegaconf import DictConfig
 
+from qmlrepro.quantum.executor import Executor
 from qmlrepro.tracking.mlflow_run import TrackedRun
 
 
 @dataclass
 class RunContext:
-    """What one (job, seed) gets from the stage: where to log, where to checkpoint, on what."""
+    """What one (job, seed) gets from the stage: where to log, where to checkpoint, on what.
+
+    ``executor`` is the backend's executor, built once by the stage from ``backend.executor``
+    for this seed (models take their quantum layers from it: ``executor.layer(spec, init)``);
+    ``reference`` the exact torch statevector executor in float64 on ``device``, what a
+    backend's numbers are compared with. In evaluation, ``eval_inputs`` caps the test inputs
+    (``evaluation.<backend>.inputs``; None: the paper's own choice) and ``sweep`` names this
+    evaluation's point of the declared sweep (e.g. ``{"shots": 1000}``; empty without one)."""
 
     seed: int
     run: TrackedRun
     checkpoint: Path
     device: torch.device
     config_hash: str = ""  # a checkpoint from another configuration is never resumed
+    executor: Executor | None = None
+    reference: Executor | None = None
+    eval_inputs: int | None = None
+    sweep: dict[str, Any] = field(default_factory=dict)
 
 
 class Experiment(ABC):

@@ -16,7 +16,9 @@ interrupted ``dvc repro`` finds it again) holds two things:
   ``in-progress/`` is removed, so a rerun of a finished job trains again.
 """
 
+import contextlib
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -25,20 +27,25 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hydra.utils import get_class
+from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from qmlrepro.config.compose import compose_config
+from qmlrepro.config.schema import RESTATED
 from qmlrepro.data.artifacts import atomic_write_bytes, read_json, write_json
 from qmlrepro.errors import ConfigError, DataError
 from qmlrepro.experiment import Experiment, RunContext
 from qmlrepro.fingerprint import fingerprint
 from qmlrepro.paths import project_root, resolve
+from qmlrepro.quantum.executor import Executor
+from qmlrepro.quantum.ibm_runtime import CredentialsError
+from qmlrepro.quantum.torch_executor import TorchStatevector
 from qmlrepro.report.results import JobResult, metrics_path
 from qmlrepro.tracking.git import git_state
 from qmlrepro.tracking.mlflow_run import flatten, tracked_run
 from qmlrepro.training.checkpoint import load_checkpoint, trained_checkpoint
 from qmlrepro.training.device import resolve_device
+from qmlrepro.training.memory import reuse_freed_memory
 from qmlrepro.training.seeding import configure_determinism, seed_everything
 
 TRAIN_OVERRIDES = "overrides.json"
@@ -60,9 +67,44 @@ def config_hash(cfg: DictConfig) -> str:
         "choices",
         "run_in_profiles",
         "seed",
+        "evaluation",
     ):
         tree.pop(key, None)
+    backend = tree.get("backend") or {}
+    if _restates_backend(backend.get("executor"), backend):
+        # The torch executor's options restate backend.{device,dtype,shots,seed}, which the
+        # hash holds already; hashed as null, what it was before it had a _target_, so the
+        # checkpoints of that time keep their hash.
+        backend["executor"] = None
     return hashlib.sha256(json.dumps(tree, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+TORCH_EXECUTOR = "qmlrepro.quantum.torch_executor.TorchStatevector"
+TORCH_OPTIONS = ("device", "dtype", "shots", "seed")
+
+
+def _restates_backend(executor: Any, backend: dict) -> bool:
+    """Whether ``executor`` is the torch statevector with no option of its own: every one restates
+    the backend's top-level key of that name."""
+    return (
+        isinstance(executor, dict)
+        and executor.get("_target_") == TORCH_EXECUTOR
+        and all(
+            k == "_target_" or (k in TORCH_OPTIONS and backend.get(k) == v)
+            for k, v in executor.items()
+        )
+    )
+
+
+def build_executor(cfg: DictConfig) -> Executor:
+    """The backend's executor: ``backend.executor`` instantiated (one per run and seed)."""
+    return instantiate(cfg.backend.executor)
+
+
+def reference_executor(cfg: DictConfig) -> Executor:
+    """The exact torch statevector in float64 on the backend's device: the noiseless, shot-free
+    reference a backend's numbers are compared with."""
+    return TorchStatevector(device=cfg.backend.device, dtype="float64")
 
 
 def _job_dirs(cfg: DictConfig) -> tuple[str, Path]:
@@ -137,12 +179,19 @@ def train(overrides: Sequence[str]) -> Path:
         _write_job_config(ckpt_dir, overrides, cfg)
         write_json(out, {**_record(cfg, "train", [], {}), "skipped": reason})
         return out
+    for backend, setting in (cfg.get("evaluation") or {}).items():
+        # A sweep point its backend cannot run stops now, not after training; hardware
+        # credentials are evaluate's to check, not training's.
+        if setting.get("sweep"):
+            with contextlib.suppress(CredentialsError):
+                evaluation_points(overrides, backend)
     experiment = _experiment(cfg)
     describe = experiment.describe()
     digest = config_hash(cfg)
     device = resolve_device(cfg.backend.device)  # a bad device fails before any run opens
     staging = _attempt_dir(ckpt_dir, code_digest(cfg.paper.id))
     configure_determinism(cfg.torch_threads)
+    reuse_freed_memory()  # large statevectors: no page faults per buffer
     runs = []
     seeds = list(cfg.profile.seeds if cfg.seed is None else [cfg.seed])
     # Every seed's checkpoint is read now: an unreadable one fails before any run opens.
@@ -163,8 +212,17 @@ def train(overrides: Sequence[str]) -> Path:
             if resume_id is None:
                 run.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
             seed_everything(seed)
-            ctx = RunContext(seed, run, checkpoint, device, digest)
-            metrics = _experiment(_seeded_backend(cfg, seed)).train(ctx)
+            seeded = _seeded_backend(cfg, seed)
+            ctx = RunContext(
+                seed,
+                run,
+                checkpoint,
+                device,
+                digest,
+                executor=build_executor(seeded),
+                reference=reference_executor(seeded),
+            )
+            metrics = _experiment(seeded).train(ctx)
             run.log_metrics({f"final/{k}": v for k, v in metrics.items()})
             run.log_artifact(checkpoint, "checkpoints")
         runs.append({"seed": seed, "mlflow_run_id": run.run_id, "metrics": metrics})
@@ -276,9 +334,15 @@ def evaluate(
 ) -> Path:
     """Evaluate a trained job's checkpoints on one backend, logging into each seed's train run.
 
-    Before any run opens or anything is computed: the output file must be writable, the device
-    available, and every seed's committed checkpoint present, readable and written for the config
-    that ``overrides.json`` records (a :class:`CheckpointError` line otherwise)."""
+    ``evaluation.<backend>`` (:class:`qmlrepro.config.schema.EvaluationConfig`) says how: the
+    experiment's ``evaluate`` runs once per point of its ``sweep`` (each point's metrics prefixed
+    ``<option><value>/``), with an executor built for that point and seed, on at most ``inputs``
+    test inputs, with its ``paper`` values set.
+
+    Before any run opens or anything is computed: every sweep point composes and validates, the
+    output file must be writable, the device available, and every seed's committed checkpoint
+    present, readable and written for the config that ``overrides.json`` records (a
+    :class:`CheckpointError` line otherwise)."""
     results = resolve(results_dir)
     ckpt_dir = results / "checkpoints" / job
     saved = ckpt_dir / TRAIN_OVERRIDES
@@ -287,7 +351,7 @@ def evaluate(
             f"job '{job}' has no trained checkpoints in {ckpt_dir}; run its train stage first"
         )
     train_overrides = read_json(saved, {"overrides": list}, "rerun its train stage")["overrides"]
-    cfg = compose_config([*train_overrides, f"backend={backend}", *extra])
+    cfg, setting, points = evaluation_points([*train_overrides, *extra], backend)
     trained = JobResult.read(metrics_path(results, job, "train"))
     out = metrics_path(results, job, "evaluate", backend)
     _check_writable_file(out)
@@ -296,10 +360,10 @@ def evaluate(
     for record in trained.runs:
         trained_checkpoint(ckpt_dir / f"seed{record['seed']}.pt", digest)
     configure_determinism(cfg.torch_threads)
+    reuse_freed_memory()  # large statevectors: no page faults per buffer
     runs = []
     for record in trained.runs:
         seed = record["seed"]
-        experiment = _experiment(_seeded_backend(cfg, seed))
         with tracked_run(
             cfg.tracking.uri,
             f"qmlrepro/{cfg.paper.id}",
@@ -307,13 +371,106 @@ def evaluate(
             _tags(cfg, seed, "train+evaluate"),
             run_id=record["mlflow_run_id"],
         ) as run:
-            seed_everything(seed)
-            ctx = RunContext(seed, run, ckpt_dir / f"seed{seed}.pt", device, digest)
-            metrics = experiment.evaluate(ctx)
+            metrics: dict[str, float] = {}
+            for label, point, point_cfg in points:
+                seeded = _seeded_backend(point_cfg, seed)
+                seed_everything(seed)
+                ctx = RunContext(
+                    seed,
+                    run,
+                    ckpt_dir / f"seed{seed}.pt",
+                    device,
+                    digest,
+                    executor=build_executor(seeded),
+                    reference=reference_executor(seeded),
+                    eval_inputs=setting.get("inputs"),
+                    sweep=point,
+                )
+                values = _experiment(seeded).evaluate(ctx)
+                metrics.update({label + k: v for k, v in values.items()})
             run.log_metrics({f"eval/{backend}/{k}": v for k, v in metrics.items()})
         runs.append({"seed": seed, "mlflow_run_id": run.run_id, "metrics": metrics})
     write_json(out, _record(cfg, "evaluate", runs, trained.describe))
     return out
+
+
+def evaluation_points(
+    overrides: Sequence[str], backend: str
+) -> tuple[DictConfig, dict[str, Any], list[tuple[str, dict[str, Any], DictConfig]]]:
+    """The job's config on ``backend``, its ``evaluation.<backend>`` setting, and (metric
+    prefix, point, composed and validated config) per sweep point: every point's executor options
+    are checked here, before any work."""
+    base = [*overrides, f"backend={backend}"]
+    cfg = compose_config(base)
+    setting = evaluation_setting(cfg, backend)
+    points = [
+        (label, point, compose_config([*base, *point_overrides]))
+        for label, point, point_overrides in sweep_points(cfg, setting)
+    ]
+    return cfg, setting, points
+
+
+def evaluation_setting(cfg: DictConfig, backend: str) -> dict[str, Any]:
+    """``evaluation.<backend>`` resolved to plain data (no sweep, no cap, no paper values when
+    the job's config declares none for that backend)."""
+    node = (cfg.get("evaluation") or {}).get(backend)
+    setting = OmegaConf.to_container(node, resolve=True) if node is not None else {}
+    return {"sweep": {}, "inputs": None, "paper": {}, **setting}
+
+
+def sweep_points(
+    cfg: DictConfig, setting: dict[str, Any]
+) -> list[tuple[str, dict[str, Any], list[str]]]:
+    """(metric prefix, point, Hydra overrides) per point of the sweep's product, in declaration
+    order; one point with an empty prefix without a sweep (a null value stands for the backend's
+    own). The overrides set the evaluation's
+    ``paper`` values and each swept option: on the backend's top level when it states the
+    option there (the executor reads it by interpolation), on ``backend.executor`` otherwise.
+
+    Raises:
+        ConfigError: a swept option the backend's executor does not take.
+    """
+    executor = cfg.backend.executor
+    fixed = [f"paper.{k}={_override_value(v)}" for k, v in setting["paper"].items()]
+    sweep = setting["sweep"]
+    for option in sweep:
+        if option not in executor:
+            raise ConfigError(
+                f"evaluation.{cfg.choices.get('backend')}.sweep.{option}: backend "
+                f"{cfg.backend.name}'s executor has no option {option} (it has: "
+                f"{', '.join(k for k in executor if k != '_target_')})"
+            )
+    points = []
+    for values in itertools.product(*sweep.values()):
+        # null: the backend's own value (e.g. shots: [${paper.eval_shots}] with eval_shots null)
+        point = {
+            option: executor[option] if value is None else value
+            for option, value in zip(sweep, values, strict=True)
+        }
+        overrides = [
+            f"backend.{option}={_override_value(value)}"
+            if option in RESTATED and option in cfg.backend
+            else f"backend.executor.{option}={_override_value(value)}"
+            for option, value in point.items()
+        ]
+        label = "".join(f"{option}{_label_value(value)}/" for option, value in point.items())
+        points.append((label, point, fixed + overrides))
+    return points
+
+
+def _label_value(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _override_value(value: Any) -> str:
+    """``value`` in Hydra's override grammar (lists as ``[a,b]``, null as ``null``)."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_override_value(v) for v in value) + "]"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
 
 
 def _check_writable_file(path: Path) -> None:

@@ -9,7 +9,12 @@ from hydra.errors import ConfigCompositionException, MissingConfigException, Ove
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from qmlrepro.config.schema import BackendConfig, PaperConfig, check_run_options
+from qmlrepro.config.schema import (
+    BackendConfig,
+    PaperConfig,
+    check_evaluation,
+    check_run_options,
+)
 from qmlrepro.config.store import register_schemas
 from qmlrepro.errors import ConfigError, QmlreproError
 from qmlrepro.paths import project_root
@@ -107,6 +112,8 @@ def validate(cfg: DictConfig) -> None:
             if isinstance(built.get("backend"), BackendConfig):
                 built["paper"].check_backend(built["backend"])
         check_run_options(cfg.get("seed"), cfg.get("torch_threads"), cfg.get("job"))
+        for backend, setting in (cfg.get("evaluation") or {}).items():
+            check_evaluation(backend, OmegaConf.to_container(setting, resolve=True))
         unknown = sorted(set(cfg.get("run_in_profiles") or ()) - set(group_options("profile")))
         if unknown:  # the job would be skipped in every profile, silently
             raise ConfigError(

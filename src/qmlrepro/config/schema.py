@@ -128,17 +128,28 @@ class BackendConfig:
     dtype: str = "float32"
     shots: int | None = None  # torch backends: sample estimates + shot-based parameter shift
     seed: int | None = None
-    executor: Any = None  # Qiskit backends: _target_ of a qmlrepro.quantum executor and its options
+    executor: Any = None  # _target_ of a qmlrepro.quantum executor and its options (required)
 
     def __post_init__(self) -> None:
         require_choice("backend.device", self.device, DEVICES)
         require_choice("backend.dtype", self.dtype, DTYPES)
         require_positive("backend.shots", self.shots)
         require_seed("backend.seed", self.seed)
-        if self.executor:
-            executor = dict(self.executor)
-            check_executor_options(executor)
-            self._preflight(executor)
+        if not self.executor:
+            raise ConfigError(
+                f"backend {self.name} has no executor; give backend.executor._target_ (an "
+                "executor class, e.g. qmlrepro.quantum.torch_executor.TorchStatevector) and its "
+                "options, as conf/backend/*.yaml do"
+            )
+        executor = dict(self.executor)
+        check_executor_options(executor)
+        for key in RESTATED:
+            if key in executor and executor[key] != getattr(self, key):
+                raise ConfigError(
+                    f"backend.executor.{key}={executor[key]} differs from backend.{key}="
+                    f"{getattr(self, key)}; set backend.{key} (the executor reads it from there)"
+                )
+        self._preflight(executor)
 
     @staticmethod
     def _preflight(executor: dict) -> None:
@@ -155,6 +166,12 @@ class BackendConfig:
             else:
                 require_credentials()
 
+
+# Options a backend states once at its top level and its executor reads by interpolation
+# (``${backend.shots}``): set on the executor alone they would be run but not recorded as the
+# backend's, so a difference is refused. (``device`` is not among them: IBMRuntime's names the
+# IBM device, the backend's the torch one.)
+RESTATED = ("shots", "seed")
 
 # The type and range of every numeric option an executor constructor takes (qmlrepro.quantum).
 EXECUTOR_NUMBERS = {
@@ -179,8 +196,16 @@ def check_executor_options(executor: dict) -> None:
     except (ImportError, AttributeError, ValueError) as exc:
         raise ConfigError(
             f"backend.executor._target_={target} is not an importable executor class; use one of "
-            "qmlrepro.quantum.qiskit_executors.* or qmlrepro.quantum.ibm_runtime.IBMRuntime"
+            "qmlrepro.quantum.torch_executor.TorchStatevector, qmlrepro.quantum.qiskit_executors.*"
+            " or qmlrepro.quantum.ibm_runtime.IBMRuntime"
         ) from exc
+    from qmlrepro.quantum.executor import Executor
+
+    if not (isinstance(cls, type) and issubclass(cls, Executor)):
+        raise ConfigError(
+            f"backend.executor._target_={target} is not an executor class (a subclass of "
+            "qmlrepro.quantum.executor.Executor)"
+        )
     parameters = inspect.signature(cls).parameters
     for key, value in executor.items():
         name = f"backend.executor.{key}"
@@ -238,6 +263,50 @@ class PaperConfig:
 
 
 @dataclass
+class EvaluationConfig:
+    """How the evaluate stage runs a job on one backend: ``evaluation.<backend>`` (the backend
+    group's option name, as in the DVC evaluate job). Evaluation-only: not in the config hash.
+
+    ``sweep``: executor option -> values; the stage evaluates once per point of their product and
+    prefixes each point's metrics with ``<option><value>/`` (``shots1000/accuracy``). An option
+    the backend states at its top level (``shots``, ``seed``, ...) is set there, any other on
+    ``backend.executor``. ``inputs``: the first N test inputs (null: the paper's own choice).
+    ``paper``: ``paper.*`` values for this evaluation only (e.g. which depths run under noise).
+    """
+
+    sweep: dict[str, list[Any]] = field(default_factory=dict)
+    inputs: int | None = None
+    paper: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        require_positive("evaluation.<backend>.inputs", self.inputs)
+        if not isinstance(self.sweep, dict) or not isinstance(self.paper, dict):
+            raise ConfigError("evaluation.<backend>.sweep and .paper must be mappings")
+        for option, values in self.sweep.items():
+            if not isinstance(values, list) or not values:
+                raise ConfigError(
+                    f"evaluation sweep of {option}={values} is not a non-empty list of values"
+                )
+
+
+def check_evaluation(backend: str, setting: Any) -> EvaluationConfig:
+    """``evaluation.<backend>`` as an :class:`EvaluationConfig` (its checks run).
+
+    Raises:
+        ConfigError: not a mapping, an unknown key, or a value out of range.
+    """
+    if not isinstance(setting, dict):
+        raise ConfigError(f"evaluation.{backend} must be a mapping (sweep, inputs, paper)")
+    unknown = sorted(set(setting) - {"sweep", "inputs", "paper"})
+    if unknown:
+        raise ConfigError(
+            f"evaluation.{backend} has unknown key(s) {', '.join(unknown)}; it takes sweep, "
+            "inputs and paper"
+        )
+    return EvaluationConfig(**setting)
+
+
+@dataclass
 class RunConfig:
     """The composed configuration of one stage run."""
 
@@ -254,6 +323,9 @@ class RunConfig:
     run_in_profiles: list[str] | None = None
     seed: int | None = None  # train this seed only, not the profile's list (sweeps: seed=0,1,2)
     torch_threads: int | None = None  # CPU threads (torch and BLAS); the profile's by default
+    # backend option name -> how the evaluate stage runs a job there (sweeps, test inputs); each
+    # entry is checked as an EvaluationConfig (plain here, so `+evaluation.<b>={...}` can add one)
+    evaluation: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_run_options(self.seed, self.torch_threads, self.job)

@@ -216,22 +216,28 @@ class IBMRuntime(SamplingExecutor):
         self.layout = DeviceLayout(self.backend, optimization_level)
         self.store = JobStore(resolve(job_dir) / self.backend.name)
         self.submitted = 0  # jobs sent in this process (a rerun that reuses results sends none)
+        self._job_ids: list[str] = []  # the jobs behind the last sampling (metadata)
 
     def _transpile(self, circuit: QuantumCircuit) -> QuantumCircuit:
         return self.layout.run(circuit)
 
-    def _sample(self, pubs, logical):
+    def _job_metadata(self) -> dict:
+        return {"job_ids": list(self._job_ids)}
+
+    def _sample(self, pubs, logical, shots, seed):
         # Keyed on the logical PUBs: transpilation (VF2 layout has time limits) may differ
         # between runs, and a rerun must still find its job.
-        key = pubs_key(logical, self.shots, f"{self.backend.name}:o{self.optimization_level}")
+        key = pubs_key(logical, shots, f"{self.backend.name}:o{self.optimization_level}")
         saved = self.store.result(key)
+        self._job_ids = [a["job_id"] for a in (self.store.record(key) or {}).get("attempts", [])]
         if saved is not None:
             return saved
         record = self.store.record(key) or {"attempts": []}
         job = self._fetch(key, record)
         for attempt in range(self.max_retries + 1):
             if job is None:
-                job = self._submit(pubs, key, record)
+                job = self._submit(pubs, key, record, shots, seed)
+            self._job_ids = [a["job_id"] for a in record["attempts"]]
             result, failure = self._patiently(key, job.job_id(), lambda j=job: self._outcome(j))
             if failure is None:
                 break
@@ -245,7 +251,7 @@ class IBMRuntime(SamplingExecutor):
                 ) from failure
             time.sleep(min(60, 2**attempt))
             job = None
-        arrays = packed_bits(result, self.shots, pubs)
+        arrays = packed_bits(result, shots, pubs)
         self.store.save_result(key, arrays)
         record["status"] = "DONE"
         self.store.save_record(key, record)
@@ -302,13 +308,13 @@ class IBMRuntime(SamplingExecutor):
             f"{self.store.root / f'{key}.json'} to resubmit)"
         ) from error
 
-    def _submit(self, pubs, key: str, record: dict):
+    def _submit(self, pubs, key: str, record: dict, shots: int, seed: int | None):
         from qiskit_ibm_runtime import Batch, SamplerV2
 
         with Batch(backend=self.backend) as batch:
             sampler = SamplerV2(mode=batch)
-            sampler.options.default_shots = self.shots
-            seed = self.sampler_seed if self.local else None
+            sampler.options.default_shots = shots
+            seed = seed if self.local else None
             if seed is not None:
                 # Local mode simulates the fake device with Aer: seed its shots like aer_noise.
                 sampler.options.simulator.seed_simulator = seed

@@ -1,24 +1,27 @@
 """The evaluation path: the same circuit through Qiskit primitives (V2) on Aer.
 
-Every executor takes a :class:`CircuitSpec` plus input and weight values and returns an array of
-the spec's outputs (B, n_outputs), one PUB per measurement setting with the inputs as its
-parameter array (one PUB per input only for amplitude-encoded circuits, whose amplitudes cannot be
-parameters). Values are bound by the parameter names of the circuit that actually runs: the
-transpiler may remove parameters (optimisation levels 2-3 drop diagonal gates before
-measurements). A model circuit's own final measurements and classical registers are dropped
-(:mod:`qmlrepro.quantum.measurement`).
+Every executor has the call shape of :class:`qmlrepro.quantum.executor.Executor`:
+``run(pubs, *, shots=None, seed=None)``, each PUB a model circuit with input values (B, n_in)
+and weights, each result the spec's outputs (B, n_outputs) with what produced them. Inside, one
+Qiskit PUB per measurement setting with the inputs as its parameter array (one PUB per input only
+for amplitude-encoded circuits, whose amplitudes cannot be parameters). Values are bound by the
+parameter names of the circuit that actually runs: the transpiler may remove parameters
+(optimisation levels 2-3 drop diagonal gates before measurements). A model circuit's own final
+measurements and classical registers are dropped (:mod:`qmlrepro.quantum.measurement`).
 """
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Callable
 
 import numpy as np
+import torch
 from qiskit import QuantumCircuit
 from qiskit.circuit import ControlFlowOp
 from qiskit.transpiler import generate_preset_pass_manager
 
 from qmlrepro.errors import ConfigError, QmlreproError
 from qmlrepro.quantum.encoding import bind_amplitudes, has_amplitude_encoding
+from qmlrepro.quantum.executor import CircuitPub, Executor, ExecutorResult, PubResult
 from qmlrepro.quantum.measurement import (
     expectations_from_bits,
     observable_circuits,
@@ -61,9 +64,75 @@ class CircuitTooLarge(QmlreproError):
     """The circuit needs more qubits than the chosen backend has."""
 
 
-class QiskitExecutor(ABC):
+def isa_metadata(circuits: list[QuantumCircuit]) -> dict:
+    """What ran: the deepest circuit's depth, the most two-qubit gates of any circuit, and the
+    (physical, after transpilation) qubits some instruction touches."""
+    return {
+        "isa_depth": max(c.depth() for c in circuits),
+        "two_qubit_gates": max(
+            sum(1 for inst in c.data if inst.operation.num_qubits == 2) for c in circuits
+        ),
+        "physical_qubits": sorted(
+            {c.find_bit(q).index for c in circuits for inst in c.data for q in inst.qubits}
+        ),
+    }
+
+
+class QiskitLayer(torch.nn.Module):
+    """Runs a spec through a Qiskit executor (no gradient). Same ``weights`` as
+    :class:`TorchCircuit`, so a trained checkpoint loads into either; outputs come back in the
+    inputs' dtype and device."""
+
+    def __init__(
+        self, spec: CircuitSpec, executor: "QiskitExecutor", init_weights: torch.Tensor
+    ) -> None:
+        super().__init__()
+        self.spec, self.executor = spec, executor
+        self.weights = torch.nn.Parameter(init_weights.clone(), requires_grad=False)
+        self._extra = torch.tensor(0, dtype=torch.int64)
+
+    def get_extra_state(self) -> torch.Tensor:
+        """What a :class:`TorchCircuit` saves beside its weights (the shot-stream position), kept
+        as loaded, so checkpoints load into either executor."""
+        return self._extra
+
+    def set_extra_state(self, state: torch.Tensor) -> None:
+        self._extra = state.clone()
+
+    def forward(self, inputs: torch.Tensor | None = None) -> torch.Tensor:
+        if inputs is None:
+            inputs = torch.zeros(1, len(self.spec.inputs))
+        values = self.executor.values(self.spec, inputs, self.weights)
+        return torch.as_tensor(values, dtype=inputs.dtype, device=inputs.device)
+
+
+class QiskitExecutor(Executor):
+    """A Qiskit-primitive executor: evaluation only (:meth:`layer` gives a
+    :class:`QiskitLayer` without gradients)."""
+
+    def layer(self, spec: CircuitSpec, init_weights: torch.Tensor) -> QiskitLayer:
+        return QiskitLayer(spec, self, init_weights)
+
+    def run(self, pubs, *, shots=None, seed=None) -> ExecutorResult:
+        if shots is not None and shots < 1:
+            raise ConfigError(f"shots={shots} must be >= 1")
+        results = []
+        for pub in map(CircuitPub.coerce, pubs):
+            inputs, weights = pub.arrays()
+            values, metadata = self._evaluate(pub.spec, inputs, weights, shots, seed)
+            results.append(PubResult(values, metadata))
+        return ExecutorResult(tuple(results), self.describe())
+
     @abstractmethod
-    def run(self, spec: CircuitSpec, inputs: np.ndarray, weights: np.ndarray) -> np.ndarray: ...
+    def _evaluate(
+        self,
+        spec: CircuitSpec,
+        inputs: np.ndarray,
+        weights: np.ndarray,
+        shots: int | None,
+        seed: int | None,
+    ) -> tuple[np.ndarray, dict]:
+        """(values (B, n_outputs), metadata) of one model PUB."""
 
     def _pubs(
         self,
@@ -81,10 +150,20 @@ class QiskitExecutor(ABC):
             run = prepare(circuit)
             return [(run, spec.parameter_values(run, inputs, weights))]
         pubs = []
+        per_row = weights.ndim == 2
+        if per_row and len(weights) != len(inputs):
+            raise QmlreproError(
+                "amplitude-encoded circuits with per-row weights need one input row per weight set"
+            )
         for row in range(len(inputs)):
             run = prepare(bind_amplitudes(circuit, inputs[row, : spec.n_amplitude_inputs]))
-            pubs.append((run, spec.parameter_values(run, inputs[row : row + 1], weights)))
+            w = weights[row : row + 1] if per_row else weights
+            pubs.append((run, spec.parameter_values(run, inputs[row : row + 1], w)))
         return pubs
+
+
+def _sub(seed: int | None, index: int) -> int | None:
+    return None if seed is None else derive_seed(seed, "setting", index)
 
 
 def packed_bits(
@@ -115,13 +194,15 @@ class SamplingExecutor(QiskitExecutor):
             raise ConfigError(f"shots={shots} must be >= 1")
         self.shots, self.seed = shots, seed
 
-    @property
-    def sampler_seed(self) -> int | None:
-        """Seed of the simulator's shot sampling: ``derive_seed(seed, "sampler")``; None without a
-        seed (unseeded sampling). Every call of one executor uses it (known limitation: the
-        batches of one evaluation reuse one stream; per-call seeds come with the executor call
-        shape ``run(pubs, *, shots, seed)``)."""
-        return None if self.seed is None else derive_seed(self.seed, "sampler")
+    def _call_seed(self) -> int | None:
+        """Seed of the next call that gives none: ``derive_seed(seed, "sampler", k)`` for the
+        k-th such call of this executor, so the batches of one evaluation draw independent shots
+        (one restarted stream would give images k and k + batch the same random numbers) and a
+        rerun with the same seed draws the same ones; None without a seed (unseeded)."""
+        if self.seed is None:
+            return None
+        self._calls = getattr(self, "_calls", 0) + 1
+        return derive_seed(self.seed, "sampler", self._calls - 1)
 
     @abstractmethod
     def _transpile(self, circuit: QuantumCircuit) -> QuantumCircuit: ...
@@ -131,30 +212,47 @@ class SamplingExecutor(QiskitExecutor):
         self,
         pubs: list[tuple[QuantumCircuit, np.ndarray]],
         logical: list[tuple[QuantumCircuit, np.ndarray]],
+        shots: int,
+        seed: int | None,
     ) -> list[np.ndarray]:
         """Packed bit arrays (n_bindings, shots, n_bytes), one per PUB. ``pubs`` hold the ISA
-        circuits to run, ``logical`` the same PUBs before transpilation (a stable identity)."""
+        circuits to run, ``logical`` the same PUBs before transpilation (a stable identity);
+        ``seed`` seeds the sampling (None: unseeded)."""
 
-    def _bits(self, circuit: QuantumCircuit, spec, inputs, weights) -> np.ndarray:
-        """(B, shots, n_readout) bits of the readout register of a measured circuit."""
+    def _bits(self, circuit, spec, inputs, weights, shots, seed, isa) -> np.ndarray:
+        """(B, shots, n_readout) bits of the readout register of a measured circuit; the ISA
+        circuits that ran are appended to ``isa``."""
         logical = self._pubs(circuit, spec, inputs, weights)
         pubs = self._pubs(
             circuit, spec, inputs, weights, lambda c: without_global_phase(self._transpile(c))
         )
-        packed = self._sample(pubs, logical)
+        isa.extend(c for c, _ in pubs)
+        packed = self._sample(pubs, logical, shots, seed)
         n_bits = circuit.cregs[-1].size
         return np.concatenate([unpack_bits(p, n_bits) for p in packed], axis=0)
 
-    def run(self, spec: CircuitSpec, inputs: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        inputs, weights = np.asarray(inputs, dtype=float), np.asarray(weights, dtype=float)
+    def _evaluate(self, spec, inputs, weights, shots, seed):
+        shots = self.shots if shots is None else shots
+        seed = self._call_seed() if seed is None else seed
+        isa: list[QuantumCircuit] = []
         if spec.observables is not None:
             groups = observable_circuits(spec)
-            bits = [self._bits(g.circuit, spec, inputs, weights) for g in groups]
-            return expectations_from_bits(spec, groups, bits)
-        circuit = probability_circuit(spec)
-        return probabilities_from_bits(
-            self._bits(circuit, spec, inputs, weights), len(spec.measured)
-        )
+            # each measurement setting samples its own stream of the call's seed
+            bits = [
+                self._bits(g.circuit, spec, inputs, weights, shots, _sub(seed, i), isa)
+                for i, g in enumerate(groups)
+            ]
+            values = expectations_from_bits(spec, groups, bits)
+        else:
+            circuit = probability_circuit(spec)
+            values = probabilities_from_bits(
+                self._bits(circuit, spec, inputs, weights, shots, seed, isa), len(spec.measured)
+            )
+        return values, {"shots": shots, "seed": seed, **isa_metadata(isa), **self._job_metadata()}
+
+    def _job_metadata(self) -> dict:
+        """Extra metadata of the last sampling (hardware job ids); none on simulators."""
+        return {}
 
 
 class AerStatevector(QiskitExecutor):
@@ -168,12 +266,20 @@ class AerStatevector(QiskitExecutor):
     def __init__(self, seed: int | None = None) -> None:
         from qiskit_aer import AerSimulator
 
+        self.seed = seed  # recorded only: nothing is sampled
         self.simulator = AerSimulator(method="statevector")
 
-    def run(self, spec: CircuitSpec, inputs: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    def _evaluate(self, spec, inputs, weights, shots, seed):
+        if shots is not None:
+            raise ConfigError(
+                f"shots={shots} given to aer_statevector, which is exact; use aer_shots"
+            )
+        values, isa = self._exact(spec, inputs, weights)
+        return values, {"shots": None, "seed": None, **isa_metadata(isa)}
+
+    def _exact(self, spec, inputs, weights) -> tuple[np.ndarray, list[QuantumCircuit]]:
         from qiskit_aer.primitives import EstimatorV2
 
-        inputs, weights = np.asarray(inputs, dtype=float), np.asarray(weights, dtype=float)
         circuit = spec.circuit
         if circuit.num_clbits:
             circuit = without_final_measurements(circuit)
@@ -183,14 +289,13 @@ class AerStatevector(QiskitExecutor):
                 pauli_terms(observable)  # a non-Hermitian one is refused as on every backend
             estimator = EstimatorV2(options={"backend_options": {"method": "statevector"}})
             observables = [list(spec.observables)]  # shape (1, n_obs), broadcast over inputs
-            pubs = [
-                (c, observables, values[:, None, :])
-                for c, values in self._pubs(circuit, spec, inputs, weights, aer_safe)
-            ]
+            prepared = self._pubs(circuit, spec, inputs, weights, aer_safe)
+            pubs = [(c, observables, values[:, None, :]) for c, values in prepared]
             results = estimator.run(pubs).result()
-            return np.concatenate([r.data.evs for r in results], axis=0)
+            return np.concatenate([r.data.evs for r in results], axis=0), [c for c, _ in prepared]
         out = []
-        for qc, values in self._pubs(circuit, spec, inputs, weights, aer_safe):
+        prepared = self._pubs(circuit, spec, inputs, weights, aer_safe)
+        for qc, values in prepared:
             qc.save_probabilities(list(spec.measured))
             binds = (
                 [{p: values[:, j].tolist() for j, p in enumerate(qc.parameters)}]
@@ -199,7 +304,7 @@ class AerStatevector(QiskitExecutor):
             )
             result = self.simulator.run(qc, parameter_binds=binds).result()
             out += [np.asarray(result.data(i)["probabilities"]) for i in range(len(values))]
-        return np.stack(out)
+        return np.stack(out), [c for c, _ in prepared]
 
 
 class AerShots(SamplingExecutor):
@@ -208,11 +313,11 @@ class AerShots(SamplingExecutor):
     def _transpile(self, circuit: QuantumCircuit) -> QuantumCircuit:
         return aer_safe(circuit)
 
-    def _sample(self, pubs, logical):
+    def _sample(self, pubs, logical, shots, seed):
         from qiskit_aer.primitives import SamplerV2
 
-        sampler = SamplerV2(default_shots=self.shots, seed=self.sampler_seed)
-        return packed_bits(sampler.run(pubs).result(), self.shots, pubs)
+        sampler = SamplerV2(default_shots=shots, seed=seed)
+        return packed_bits(sampler.run(pubs).result(), shots, pubs)
 
 
 def fake_backend(name: str):
@@ -356,16 +461,14 @@ class AerNoise(SamplingExecutor):
     def _transpile(self, circuit: QuantumCircuit) -> QuantumCircuit:
         return self.layout.run(circuit)
 
-    def _sample(self, pubs, logical):
+    def _sample(self, pubs, logical, shots, seed):
         from qiskit_aer.primitives import SamplerV2
 
         width = max(active_qubits(circuit) for circuit, _ in pubs)
         method = "density_matrix" if width <= self.density_matrix_qubits else "automatic"
         self.simulator.set_options(method=method)
-        sampler = SamplerV2.from_backend(
-            self.simulator, default_shots=self.shots, seed=self.sampler_seed
-        )
-        return packed_bits(sampler.run(pubs).result(), self.shots, pubs)
+        sampler = SamplerV2.from_backend(self.simulator, default_shots=shots, seed=seed)
+        return packed_bits(sampler.run(pubs).result(), shots, pubs)
 
 
 class AerDepolarizing(SamplingExecutor):
@@ -405,10 +508,8 @@ class AerDepolarizing(SamplingExecutor):
     def _transpile(self, circuit: QuantumCircuit) -> QuantumCircuit:
         return aer_safe(circuit)
 
-    def _sample(self, pubs, logical):
+    def _sample(self, pubs, logical, shots, seed):
         from qiskit_aer.primitives import SamplerV2
 
-        sampler = SamplerV2.from_backend(
-            self.simulator, default_shots=self.shots, seed=self.sampler_seed
-        )
-        return packed_bits(sampler.run(pubs).result(), self.shots, pubs)
+        sampler = SamplerV2.from_backend(self.simulator, default_shots=shots, seed=seed)
+        return packed_bits(sampler.run(pubs).result(), shots, pubs)

@@ -26,14 +26,26 @@ class CircuitSpec:
     def parameter_values(
         self, circuit: QuantumCircuit, inputs: np.ndarray, weights: np.ndarray
     ) -> np.ndarray:
-        """(B, P) values in ``circuit.parameters`` order, for a PUB's parameter array."""
+        """(B, P) values in ``circuit.parameters`` order, for a PUB's parameter array, bound by
+        parameter name (the circuit may be a transpiled one that lost some). ``inputs`` is
+        (B, n_amp + n_in); ``weights`` (n_w,) for every row or (B, n_w) one set per row (then B
+        is the larger of the two row counts, inputs of one row being shared)."""
         angle_inputs = inputs[:, self.n_amplitude_inputs :]
-        by_name = {p.name: angle_inputs[:, i] for i, p in enumerate(self.inputs)}
+        weights = np.asarray(weights)
+        rows = max(len(inputs), len(weights)) if weights.ndim == 2 else len(inputs)
+        if weights.ndim == 2 and len(inputs) not in (1, rows):
+            raise ValueError(
+                f"inputs have {len(inputs)} rows and weights {len(weights)}: give one input row "
+                "or one per weight set"
+            )
+        by_name = {
+            p.name: np.broadcast_to(angle_inputs[:, i], (rows,)) for i, p in enumerate(self.inputs)
+        }
         by_name.update(
-            {p.name: np.full(len(inputs), weights[i]) for i, p in enumerate(self.weights)}
+            {p.name: np.broadcast_to(weights[..., i], (rows,)) for i, p in enumerate(self.weights)}
         )
         if not circuit.parameters:
-            return np.zeros((len(inputs), 0))
+            return np.zeros((rows, 0))
         return np.stack([by_name[p.name] for p in circuit.parameters], axis=1)
 
 

@@ -18,12 +18,13 @@ from qiskit.circuit import Parameter
 from qiskit.quantum_info import SparsePauliOp
 
 from qmlrepro.errors import QmlreproError
-from qmlrepro.quantum.observables import PauliTerm, diagonal_matrix, expectation, pauli_terms
+from qmlrepro.quantum.executor import CircuitPub, Executor, ExecutorResult, PubResult
+from qmlrepro.quantum.observables import PauliTerm, pauli_terms
 from qmlrepro.quantum.program import compile_circuit
+from qmlrepro.quantum.readout import COMPLEX, ExactReadout
+from qmlrepro.quantum.shots import shot_estimate
 from qmlrepro.quantum.simulator import Simulator
 from qmlrepro.quantum.spec import CircuitSpec
-
-COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
 
 
 class PrecisionWarning(UserWarning):
@@ -79,7 +80,7 @@ class TorchCircuit(torch.nn.Module):
         self.shots = shots
         self.dtype = dtype
         self.n_amplitude_inputs = n_amplitude_inputs
-        self._diagonal: dict[tuple, torch.Tensor] = {}  # all-Z observables on basis states
+        self._readout = ExactReadout(self.terms, self.measured, self.program.num_qubits)
         input_names = {p.name for p in self.input_params}
         weight_names = {p.name for p in self.weight_params}
         self.shared_slots = frozenset(
@@ -214,8 +215,6 @@ class TorchCircuit(torch.nn.Module):
             cdtype = COMPLEX[self.dtype]
             state = self.simulator.run(angles, amplitudes, cdtype, shared, fuse_rows=per_row)
             return self.readout(state)
-        from qmlrepro.quantum.shots import shot_estimate
-
         trainable = (self.weights if weights is None else weights).requires_grad
         return shot_estimate(self, angles, amplitudes, weights_trainable=trainable)
 
@@ -239,26 +238,101 @@ class TorchCircuit(torch.nn.Module):
         return self.simulator.run(angles, amplitudes, COMPLEX[self.dtype], self.shared_slots)
 
     def readout(self, state: torch.Tensor) -> torch.Tensor:
-        """Exact expectations (B, n_obs) or marginal probabilities (B, 2^m)."""
-        if self.terms is not None:
-            if all(t.diagonal for terms in self.terms for t in terms):
-                probs = state.real**2 + state.imag**2
-                key = (state.device, probs.dtype)
-                if key not in self._diagonal:
-                    matrix = diagonal_matrix(self.terms, self.num_qubits, state.device)
-                    self._diagonal[key] = matrix.to(probs.dtype)
-                return probs @ self._diagonal[key]
-            return torch.stack([expectation(state, terms) for terms in self.terms], dim=1)
-        return marginal(state.real**2 + state.imag**2, self.measured, self.num_qubits)
+        """Exact expectations (B, n_obs) or marginal probabilities (B, 2^m) of final states
+        (B, 2^n) (:class:`qmlrepro.quantum.readout.ExactReadout`)."""
+        return self._readout(state)
 
 
-def marginal(probs: torch.Tensor, measured: list[int], n: int) -> torch.Tensor:
-    """Probabilities of the measured qubits (measured[0] = least significant outcome bit)."""
-    if measured == list(range(n)):
-        return probs
-    index = torch.arange(2**n, device=probs.device)
-    outcome = torch.zeros_like(index)
-    for i, q in enumerate(measured):
-        outcome |= ((index >> q) & 1) << i
-    out = probs.new_zeros(probs.shape[0], 2 ** len(measured))
-    return out.index_add(1, outcome, probs)
+class TorchStatevector(Executor):
+    """The torch statevector executor (``conf/backend/torch.yaml``, ``torch_shots.yaml``):
+    exact, or with ``shots`` sample estimates forward and parameter-shift gradients with the same
+    shots (:mod:`qmlrepro.quantum.shots`). The only differentiable executor: models train on it.
+
+    ``device``: ``auto`` (CUDA when present), ``cpu`` or ``cuda``; ``dtype``: ``float32`` or
+    ``float64``, the real precision of weights and outputs (states complex64 / complex128).
+    ``seed``: the shot streams of its layers are ``derive_seed(seed, "torch_shots")``, of a
+    :meth:`run` call ``derive_seed(seed, "torch_run", k)`` for the k-th call (or ``seed=``).
+
+    Raises (constructor):
+        ConfigError: an unknown device or dtype, CUDA asked for but absent, shots < 1.
+    """
+
+    differentiable = True
+
+    def __init__(
+        self,
+        device: str = "auto",
+        dtype: str = "float32",
+        shots: int | None = None,
+        seed: int | None = None,
+    ) -> None:
+        from qmlrepro.errors import ConfigError
+        from qmlrepro.training.device import resolve_device
+
+        if dtype not in ("float32", "float64"):
+            raise ConfigError(f"backend.dtype={dtype} is not one of float32, float64")
+        if shots is not None and shots < 1:
+            raise ConfigError(f"shots={shots} must be >= 1 (or null: exact)")
+        self.device_name, self.dtype_name = device, dtype
+        self.device = resolve_device(device)
+        self.dtype = torch.float32 if dtype == "float32" else torch.float64
+        self.shots, self.seed = shots, seed
+        self._runs = 0
+
+    def _layer_seed(self) -> int | None:
+        from qmlrepro.training.seeding import derive_seed
+
+        return None if self.seed is None else derive_seed(self.seed, "torch_shots")
+
+    def layer(self, spec: CircuitSpec, init_weights: torch.Tensor) -> TorchCircuit:
+        """A :class:`TorchCircuit` for ``spec`` (on the CPU; the model moves it)."""
+        return TorchCircuit.from_spec(
+            spec, self.shots, self.dtype, init_weights, seed=self._layer_seed()
+        )
+
+    def run(self, pubs, *, shots=None, seed=None) -> ExecutorResult:
+        """Values of every PUB without gradients, on ``device`` in ``dtype``, returned as
+        float64 arrays. Shots (this call's or the executor's) are sampled from the stream
+        ``seed`` or, without one, ``derive_seed(executor seed, "torch_run", k)`` for the k-th
+        call (unseeded if the executor has no seed)."""
+        from qmlrepro.training.seeding import derive_seed
+
+        shots = self.shots if shots is None else shots
+        if shots is not None and shots < 1:
+            from qmlrepro.errors import ConfigError
+
+            raise ConfigError(f"shots={shots} must be >= 1")
+        if seed is None and self.seed is not None and shots is not None:
+            seed = derive_seed(self.seed, "torch_run", self._runs)
+        self._runs += 1
+        results = []
+        for pub in map(CircuitPub.coerce, pubs):
+            weights = None if pub.weights is None else torch.as_tensor(pub.weights)
+            per_row = weights is not None and weights.dim() == 2
+            module = TorchCircuit.from_spec(
+                pub.spec,
+                shots,
+                self.dtype,
+                None if weights is None or per_row else weights.to(self.dtype),
+                seed=seed,
+            ).to(self.device)
+            inputs = None if pub.inputs is None else torch.as_tensor(pub.inputs)
+            with torch.no_grad():
+                out = module(
+                    None if inputs is None else inputs.to(self.device, self.dtype),
+                    weights.to(self.device, self.dtype) if per_row else None,
+                )
+            results.append(
+                PubResult(
+                    out.detach().cpu().double().numpy(),
+                    {"shots": shots, "seed": seed if shots is not None else None},
+                )
+            )
+        return ExecutorResult(tuple(results), self.describe())
+
+    def describe(self) -> dict:
+        return {
+            **super().describe(),
+            "device": str(self.device),
+            "dtype": self.dtype_name,
+        }

@@ -23,8 +23,11 @@ class ContextualConfig(PaperConfig):
     kl_threshold: float = 0.01  # nats per outcome: d* is the smallest size reaching it
     n_train: int | None = None  # training sequences per task (null: all prepared)
     val_fraction: float = 0.1  # of the training sequences (disjoint angles): early stopping
-    eval_sequences: int = 64  # test sequences per task run through a Qiskit backend
-    eval_shots: int | None = None  # shots there (null: the backend's own)
+    # test sequences per task run through a backend (evaluation.<backend>.inputs overrides it)
+    eval_sequences: int = 64
+    # shots there: the default and paper profiles' evaluation node sweeps every backend with
+    # shots at this value (metrics prefixed shots<N>/); null (smoke): the backend's own
+    eval_shots: int | None = None
     lr_budget: int | None = None  # the first N learning rates of each model's sweep (null: all)
     sizes: list[int] = field(default_factory=lambda: [2, 4, 8, 16, 32, 64])  # classical memory
 

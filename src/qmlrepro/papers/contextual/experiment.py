@@ -2,11 +2,12 @@
 the model's ``sweep``, one seed per stage run; held-out KL per outcome against the exact
 conditionals, next to the theta-blind floor. Finished sweep points are checkpointed (metrics and
 weights), so an interrupted stage resumes; the k-HRNN's weights are then evaluated on Qiskit
-backends."""
+backends (the stage's executor, at the shots that ``evaluation.<backend>.sweep`` declares)."""
 
 import copy
 import math
 import time
+import warnings
 
 import torch
 from hydra.utils import instantiate
@@ -18,7 +19,8 @@ from qmlrepro.errors import ConfigError, DataError
 from qmlrepro.experiment import Experiment, RunContext
 from qmlrepro.papers.contextual.models import QuantumHRNN, bernoulli_kl, outcome_nll
 from qmlrepro.paths import resolve
-from qmlrepro.quantum.layer import exact_backend, with_shots
+from qmlrepro.quantum.executor import Executor
+from qmlrepro.quantum.torch_executor import PrecisionWarning, TorchStatevector
 from qmlrepro.training.checkpoint import load_checkpoint, save_checkpoint
 from qmlrepro.training.seeding import seeded, torch_generator
 
@@ -146,15 +148,12 @@ class ContextualExperiment(Experiment):
         return OmegaConf.create(model), sizes, tries
 
     def _build(
-        self,
-        model_cfg: DictConfig,
-        n: int,
-        k: int,
-        size: int | None,
-        backend: DictConfig | None = None,
+        self, model_cfg: DictConfig, n: int, k: int, size: int | None, executor: Executor
     ) -> torch.nn.Module:
-        backend = self.cfg.backend if backend is None else backend
-        return instantiate(model_cfg, _partial_=True)(n=n, k=k, size=size, backend=backend)
+        """The model of task (n, k) at ``size`` (None: its own fixed memory), its circuit run by
+        ``executor`` (classical models ignore it). Partial, so the executor object reaches the
+        model as it is, never as config."""
+        return instantiate(model_cfg, _partial_=True)(n=n, k=k, size=size, executor=executor)
 
     def _tasks(self) -> list[tuple[int, int]]:
         return [(int(t.n), int(t.k)) for t in self.cfg.dataset.tasks]
@@ -162,9 +161,11 @@ class ContextualExperiment(Experiment):
     def describe(self) -> dict[str, int | str]:
         model_cfg, sizes, tries = self._sweep()
         info: dict[str, int | str] = {"sizes": str(sizes), "tries": str(tries)}
+        # memory and parameter counts do not depend on the executor: an exact CPU one
+        executor = TorchStatevector(device="cpu")
         for n, k in self._tasks():
             for size in sizes:
-                model = self._build(model_cfg, n, k, size)
+                model = self._build(model_cfg, n, k, size, executor)
                 tag = f"{_task(n, k)}/d{size if size is not None else n}"
                 info[f"{tag}/memory"] = model.memory
                 info[f"{tag}/parameters"] = sum(p.numel() for p in model.parameters())
@@ -193,7 +194,7 @@ class ContextualExperiment(Experiment):
             # Each point draws its initialisation and batch order from its own streams, so a
             # resumed sweep trains every point exactly as a fresh one.
             with seeded(ctx.seed, "init", key):
-                model = self._build(model_cfg, n, k, size).to(ctx.device)
+                model = self._build(model_cfg, n, k, size, ctx.executor).to(ctx.device)
             order = torch_generator(ctx.seed, "data_order", key)
             result = fit(
                 model, splits[(n, k)], paper.epochs, paper.batch_size, lr, ctx.device, order
@@ -217,8 +218,19 @@ class ContextualExperiment(Experiment):
         return {**metrics, **{f"{task}/blind_kl": kl for task, kl in floors.items()}}
 
     def evaluate(self, ctx: RunContext) -> dict[str, float]:
-        """The trained k-HRNN of every task (its best learning rate by validation KL) run through
-        the configured backend on the first ``paper.eval_sequences`` test sequences."""
+        """The trained k-HRNN of every task (its best try by validation KL) run by
+        ``ctx.executor`` on the first ``ctx.eval_inputs`` (else ``paper.eval_sequences``) test
+        sequences, next to the exact reference ``ctx.reference`` (torch, float64) on the same
+        sequences. Shot estimates are smoothed with 0.5 / shots pseudo-counts.
+
+        Returns per task ``n<n>_k<k>/``: ``test_kl`` (the executor's, nats per outcome),
+        ``exact_kl`` (the reference's), ``seconds`` (both runs) and ``shots`` (0: exact); the
+        stage prefixes them with the sweep point (``shots4000/``) where one is declared.
+
+        Raises:
+            ConfigError: the job's model is classical (no circuit to run).
+            DataError: no checkpoint, or one without a trained k-HRNN for some task.
+        """
         model_cfg, sizes, tries = self._sweep()
         if sizes != [None]:
             raise ConfigError(
@@ -229,23 +241,27 @@ class ContextualExperiment(Experiment):
         if state is None or "weights" not in state:
             raise DataError(f"{ctx.checkpoint} holds no trained weights; rerun the train stage")
         root = resolve(self.cfg.dataset.processed_dir)
-        backend = self.cfg.backend
-        if self.cfg.paper.eval_shots is not None and backend.get("shots") is not None:
-            backend = with_shots(backend, self.cfg.paper.eval_shots)
-        shots = backend.get("shots")
+        # The shot count is the executor's own: evaluation.<backend>.sweep sets it (at
+        # paper.eval_shots in the default and paper profiles), never this method.
+        shots = ctx.executor.shots
         pseudo = 0.5 / shots if shots else 0.0
-        count = self.cfg.paper.eval_sequences
+        count = ctx.eval_inputs or self.cfg.paper.eval_sequences
         metrics: dict[str, float] = {}
-        for n, k in tqdm(self._tasks(), desc=f"{self.cfg.backend.name}", leave=False, disable=None):
+        desc = type(ctx.executor).__name__
+        for n, k in tqdm(self._tasks(), desc=desc, leave=False, disable=None):
             task = _task(n, k)
             keys = [f"{task}/d{n}/{label}" for label, _ in tries]
             if any(key not in state["weights"] for key in keys):
                 raise DataError(f"{ctx.checkpoint} has no trained k-HRNN for {task}; retrain")
             key = min(keys, key=lambda key: state["points"][key]["val_kl"])
             test = _take(_test(_load(root, n, k)), slice(0, count))
-            exact = self._build(model_cfg, n, k, None, exact_backend(backend))
+            with warnings.catch_warnings():
+                # the float64 reference warns of float32 init weights: replaced by the
+                # checkpoint's right below
+                warnings.simplefilter("ignore", PrecisionWarning)
+                exact = self._build(model_cfg, n, k, None, ctx.reference)
             exact.load_state_dict(state["weights"][key])
-            on_backend = self._build(model_cfg, n, k, None, backend)
+            on_backend = self._build(model_cfg, n, k, None, ctx.executor)
             on_backend.load_state_dict(state["weights"][key])
             assert isinstance(on_backend, QuantumHRNN)
             started = time.perf_counter()

@@ -5,25 +5,26 @@ sequences to p(o_t = 1 | o_<t, bases, theta) at every part-B step, teacher-force
 import math
 
 import torch
-from omegaconf import DictConfig
 from torch import nn
 
 from qmlrepro.data.sequence import BASES, teacher_forced_p_one
 from qmlrepro.papers.contextual.circuit import khrnn_spec
-from qmlrepro.quantum.layer import quantum_layer
+from qmlrepro.quantum.executor import Executor
 
 P_MIN = 1e-6  # probabilities are clipped to [P_MIN, 1 - P_MIN] before logs
 
 
 class QuantumHRNN(nn.Module):
-    """k-HRNN: cell weights (a, c) live in the circuit; the 3 x 3 basis angles are looked up per
-    qubit from its basis symbol and fed to the circuit as inputs (so they stay differentiable)."""
+    """k-HRNN: cell weights (a, c) live in the circuit, run by ``executor`` (its
+    :meth:`Executor.layer`: differentiable on the torch statevector, evaluation-only on Qiskit);
+    the 3 x 3 basis angles (float64) are looked up per qubit from its basis symbol and fed to the
+    circuit as inputs (so they stay differentiable)."""
 
     def __init__(
         self,
         n: int,
         k: int,
-        backend: DictConfig,
+        executor: Executor,
         size: int | None = None,
         cell_init: float = 0.1,
         basis_init: float = math.pi,
@@ -31,14 +32,18 @@ class QuantumHRNN(nn.Module):
         """(a, c) start at (1, 0) + N(0, cell_init^2): a theta_e is a frequency, and from a
         uniformly random a training stalls (KL ~0.09 nats on n = 4, measured); the basis angles
         start uniform in [-basis_init, basis_init]. ``size`` is accepted for a uniform call and
-        must be None or n: the memory is the n qubits."""
+        must be None or n: the memory is the n qubits.
+
+        Raises:
+            ValueError: ``size`` is neither None nor n.
+        """
         super().__init__()
         if size not in (None, n):
             raise ValueError(f"the k-HRNN's memory is its n = {n} qubits, not size={size}")
         self.n, self.k = n, k
         self.spec = khrnn_spec(n, k)
         init = torch.tensor([1.0, 0.0]) + cell_init * torch.randn(2)
-        self.circuit = quantum_layer(self.spec, backend, init)
+        self.circuit = executor.layer(self.spec, init)
         angles = (torch.rand(len(BASES), 3, dtype=torch.float64) * 2 - 1) * basis_init
         self.basis_angles = nn.Parameter(angles)
 
@@ -83,10 +88,11 @@ def token_features(batch: dict[str, torch.Tensor], n: int) -> torch.Tensor:
 
 class RecurrentBaseline(nn.Module):
     """GRU or LSTM of hidden size d; memory counted as its recurrent state (d for a GRU, 2d for an
-    LSTM's h and c)."""
+    LSTM's h and c). Classical: ``executor`` is accepted, and ignored, so every model of the
+    sweep is built by the same call."""
 
     def __init__(
-        self, cell: str, size: int, n: int, k: int, backend: DictConfig | None = None
+        self, cell: str, size: int, n: int, k: int, executor: Executor | None = None
     ) -> None:
         super().__init__()
         rnn = {"gru": nn.GRU, "lstm": nn.LSTM}[cell]
@@ -107,10 +113,11 @@ class RecurrentBaseline(nn.Module):
 
 class CausalTransformer(nn.Module):
     """Pre-LN causal Transformer of width d_model with learned positions; 'memory' = d_model, but
-    it attends to every past token directly (no bottleneck state: see the report's caveat)."""
+    it attends to every past token directly (no bottleneck state: see the report's caveat).
+    Classical: ``executor`` is accepted, and ignored, as by :class:`RecurrentBaseline`."""
 
     def __init__(
-        self, size: int, n: int, k: int, layers: int = 2, backend: DictConfig | None = None
+        self, size: int, n: int, k: int, layers: int = 2, executor: Executor | None = None
     ) -> None:
         super().__init__()
         d_model = size

@@ -21,6 +21,8 @@ BACKENDS = (
     ("aer_noise", "Aer + ibmq_paris noise"),
 )
 POINT = re.compile(r"^n(\d+)_k(\d+)/d(\d+)/(lr\d+(?:r\d+)?)/(\w+)$")
+# An evaluate metric: the sweep point's prefix (e.g. "shots4000/"; "" without a sweep), the task.
+EVAL = re.compile(r"^((?:[^/]+/)*?)n\d+_k\d+/test_kl$")
 Task = tuple[int, int]
 
 
@@ -65,6 +67,23 @@ def smallest_memory_reaching(
         memory for seeds in by_size.values() for memory, kl in seeds.values() if kl <= threshold
     ]
     return min(reached) if reached else math.nan
+
+
+def sweep_prefixes(result: JobResult) -> list[str]:
+    """The sweep points an evaluation ran, as their metric prefixes (``"shots4000/"``, or ``""``
+    for an evaluation without a sweep), ordered by shot count then name."""
+    found = {m.group(1) for run in result.runs for key in run["metrics"] if (m := EVAL.match(key))}
+
+    def shots(prefix: str) -> float:
+        values = [
+            float(v)
+            for run in result.runs
+            for key, v in run["metrics"].items()
+            if key.startswith(prefix) and key[len(prefix) :].endswith("/shots")
+        ]
+        return max(values, default=0.0)
+
+    return sorted(found, key=lambda prefix: (shots(prefix), prefix))
 
 
 def _blind(result: JobResult, task: Task) -> float | None:
@@ -229,17 +248,28 @@ class ContextualSection(ReportSection):
         evals = {b: ran(results.get("contextual-quantum", f"eval-{b}")) for b, _ in BACKENDS}
         if not any(evals.values()):
             return ["", "The k-HRNN's circuit has not run on a Qiskit backend (evaluate stages)."]
-        shots = {
-            b: int(next(iter(r.values(f"n{tasks[0][0]}_k{tasks[0][1]}/shots").values()), 0))
-            for b, r in evals.items()
-            if r is not None and tasks
-        }
+        # one column per backend and sweep point: (label, result, metric prefix)
+        columns = [
+            (label, result, prefix)
+            for backend, label in BACKENDS
+            if (result := evals[backend]) is not None
+            for prefix in sweep_prefixes(result)
+        ]
+        if not columns:
+            return ["", "The k-HRNN's evaluate stages logged no per-task KL."]
         head = "| n | k | torch (exact, same sequences) |"
         rule = "|---|---|---|"
-        for backend, label in BACKENDS:
-            if evals[backend] is not None:
-                head += f" {label}{f' ({shots[backend]:,} shots)' if shots.get(backend) else ''} |"
-                rule += "---|"
+        for label, result, prefix in columns:
+            shots = max(
+                (
+                    int(v)
+                    for n, k in tasks
+                    for v in result.values(f"{prefix}n{n}_k{k}/shots").values()
+                ),
+                default=0,
+            )
+            head += f" {label}{f' ({shots:,} shots)' if shots else ''} |"
+            rule += "---|"
         lines = [
             "",
             "### The trained k-HRNN circuit through Qiskit primitives",
@@ -252,15 +282,12 @@ class ContextualSection(ReportSection):
         ]
         for n, k in tasks:
             task = f"n{n}_k{k}"
-            first = next(r for r in evals.values() if r is not None)
-            exact = list(first.values(f"{task}/exact_kl").values())
+            _, first, first_prefix = columns[0]
+            exact = list(first.values(f"{first_prefix}{task}/exact_kl").values())
             row = f"| {n} | {k} | {_fmt(exact)} |"
-            for backend, _ in BACKENDS:
-                result = evals[backend]
-                if result is None:
-                    continue
-                kl = list(result.values(f"{task}/test_kl").values())
-                secs = list(result.values(f"{task}/seconds").values())
+            for _, result, prefix in columns:
+                kl = list(result.values(f"{prefix}{task}/test_kl").values())
+                secs = list(result.values(f"{prefix}{task}/seconds").values())
                 row += f" {_fmt(kl)}" + (f" ({sum(secs) / len(secs):.0f} s) |" if secs else " |")
             lines.append(row)
         return lines

@@ -5,12 +5,11 @@ scores (B, T, T) and a key mask (B, T); :func:`normalise` turns them into attent
 import math
 
 import torch
-from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from qmlrepro.errors import ConfigError
 from qmlrepro.papers.hqvit.circuit import AttentionLayout, attention_spec, token_spec
-from qmlrepro.quantum.layer import quantum_layer
+from qmlrepro.quantum.executor import Executor
 
 NORMALISATIONS = ("none", "row", "softmax")
 EMPTY = 1e-12  # a token whose squared norm is below this holds no amplitude (no shots land there)
@@ -64,20 +63,33 @@ def attention_from_outcomes(
 
 class QuantumScores(nn.Module):
     """|<U_Q x_i | U_K x_j>|^2 of normalised tokens: the circuit's exact statistics in closed
-    form, U_Q and U_K simulated on the torch executor (training), or the full circuit run on a
-    Qiskit backend (evaluation: :meth:`circuit_scores`)."""
+    form from U_Q and U_K, token layers (d amplitudes -> d amplitudes) built by ``executor``
+    (training: the run's torch executor; evaluation: the exact float64 reference), or the full
+    circuit's outcome frequencies on any executor (:meth:`circuit_scores`).
+
+    ``executor.layer`` must give modules with ``state`` (a statevector executor, e.g.
+    :class:`qmlrepro.quantum.torch_executor.TorchStatevector`): the closed form reads U from it.
+
+    Raises:
+        ConfigError: ``executor`` has no statevector (e.g. a Qiskit sampler).
+    """
 
     def __init__(
-        self, layers: int, n_tokens: int, token_dim: int, model_dim: int, backend: DictConfig
+        self, layers: int, n_tokens: int, token_dim: int, model_dim: int, executor: Executor
     ) -> None:
         super().__init__()
         self.layout = AttentionLayout(n_tokens, token_dim)
         self.layers = layers
         n_angles = layers * self.layout.feature_qubits
         init = (torch.rand(2, n_angles) * 2 - 1) * math.pi
-        torch_backend = backend if backend.get("executor") is None else TORCH_EXACT
-        self.query = quantum_layer(token_spec(token_dim, layers, "theta_q"), torch_backend, init[0])
-        self.key = quantum_layer(token_spec(token_dim, layers, "theta_k"), torch_backend, init[1])
+        self.query = executor.layer(token_spec(token_dim, layers, "theta_q"), init[0])
+        self.key = executor.layer(token_spec(token_dim, layers, "theta_k"), init[1])
+        if not hasattr(self.query, "state"):
+            raise ConfigError(
+                f"QuantumScores computes its closed form from statevectors, which "
+                f"{type(executor).__name__} layers do not give; build the model with a torch "
+                "statevector executor (circuit_scores runs the circuit on any executor)"
+            )
 
     def forward(self, tokens: torch.Tensor, embedded: torch.Tensor):
         keep = token_mask(tokens)
@@ -89,32 +101,28 @@ class QuantumScores(nn.Module):
         return scores * (keep.unsqueeze(2) & keep.unsqueeze(1)), keep
 
     def circuit_weights(self) -> torch.Tensor:
+        """(2 x layers x log2 d,) float64: U_Q's angles then U_K's, the full circuit's weights."""
         return torch.cat([self.query.weights.detach(), self.key.weights.detach()]).double()
 
     def circuit_scores(
-        self, tokens: torch.Tensor, backend: DictConfig
+        self, tokens: torch.Tensor, executor: Executor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Scores estimated from the full circuit's outcomes on ``backend`` (no gradient), and
-        each cell's share of the outcomes (B, T, T)."""
+        """The full attention circuit (:func:`attention_spec`) run on ``executor`` (no gradient)
+        for tokens (B, T, d): the scores estimated from its outcome frequencies (B, T, T) and
+        each cell's share of the outcomes (B, T, T), float64 on ``tokens``' device."""
         spec = attention_spec(self.layout, self.layers)
-        layer = quantum_layer(spec, backend, self.circuit_weights())
-        with torch.no_grad():
-            probs = layer(tokens.reshape(tokens.shape[0], -1).double())
-        scores, mass = attention_from_outcomes(probs.double().cpu(), self.layout.n_tokens)
+        inputs = tokens.detach().reshape(tokens.shape[0], -1).double().cpu()
+        probs = torch.as_tensor(executor.values(spec, inputs, self.circuit_weights().cpu()))
+        scores, mass = attention_from_outcomes(probs.double(), self.layout.n_tokens)
         return scores.to(tokens.device), mass.to(tokens.device)
-
-
-# The closed form always runs on the exact torch executor; a model built while a Qiskit backend
-# is selected (evaluation) uses it in float64 and sends only circuit_scores to that backend.
-TORCH_EXACT = OmegaConf.create(
-    {"name": "torch", "device": "auto", "dtype": "float64", "shots": None}
-)
 
 
 class DotProductScores(nn.Module):
     """Classical dot-product attention on the embedded tokens, (E W_Q)(E W_K)^T / sqrt(D)."""
 
-    def __init__(self, n_tokens: int, token_dim: int, model_dim: int, backend=None) -> None:
+    def __init__(
+        self, n_tokens: int, token_dim: int, model_dim: int, executor: Executor | None = None
+    ) -> None:
         super().__init__()
         self.q, self.k = nn.Linear(model_dim, model_dim), nn.Linear(model_dim, model_dim)
         self.scale = 1 / math.sqrt(model_dim)
@@ -128,7 +136,9 @@ class FidelityScores(nn.Module):
     """|<W_Q x_i, W_K x_j>|^2 / (||W_Q x_i||^2 ||W_K x_j||^2) on the raw tokens, W unconstrained:
     HQViT's rule without the unitarity (and without the O(log d) parameter budget)."""
 
-    def __init__(self, n_tokens: int, token_dim: int, model_dim: int, backend=None) -> None:
+    def __init__(
+        self, n_tokens: int, token_dim: int, model_dim: int, executor: Executor | None = None
+    ) -> None:
         super().__init__()
         self.q = nn.Linear(token_dim, token_dim, bias=False)
         self.k = nn.Linear(token_dim, token_dim, bias=False)

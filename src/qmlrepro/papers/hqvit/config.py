@@ -17,15 +17,6 @@ ATTENTION_NORMS = ("none", "row", "softmax")
 
 
 @dataclass
-class CircuitEvaluation:
-    """How the full circuit is evaluated on one Qiskit backend: on how many test images (the
-    first ones), with which shot counts (null: the backend's own)."""
-
-    images: int = 100
-    shots: list[int] | None = None
-
-
-@dataclass
 class HqvitConfig(PaperConfig):
     _target_: str = "qmlrepro.papers.hqvit.experiment.HqvitExperiment"
     id: str = "hqvit"
@@ -41,7 +32,6 @@ class HqvitConfig(PaperConfig):
     log_every: int = 20
     checkpoint_every: int = 200
     n_test: int | None = None  # test images for the exact accuracy (null: all)
-    evaluation: dict[str, CircuitEvaluation] = field(default_factory=dict)  # by backend name
     # Resource counts of the circuit for these image sides x patch sides (quantum models' describe)
     scaling_sides: list[int] = field(default_factory=lambda: [4, 8, 16, 32, 64])
     scaling_patches: list[int] = field(default_factory=lambda: [2, 4, 8])
@@ -57,9 +47,6 @@ class HqvitConfig(PaperConfig):
         require_choice("paper.attention_norm", self.attention_norm, ATTENTION_NORMS)
         require_positive_list("paper.scaling_sides", self.scaling_sides, allow_none=False)
         require_positive_list("paper.scaling_patches", self.scaling_patches, allow_none=False)
-        for name, setting in self.evaluation.items():
-            require_positive(f"paper.evaluation.{name}.images", setting.images, allow_none=False)
-            require_positive_list(f"paper.evaluation.{name}.shots", setting.shots)
 
     def check_model(self, model: Any) -> None:
         heads = getattr(model, "heads", None)

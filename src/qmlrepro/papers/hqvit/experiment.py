@@ -1,7 +1,9 @@
 """HQViT in the pipeline: train exactly (closed-form attention), then evaluate the trained
-circuit itself on Qiskit backends on a test subset, next to the exact model on the same images."""
+circuit itself on the evaluation's executor (Aer, a device) on a test subset, next to the exact
+model on the same images."""
 
 import time
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -16,12 +18,18 @@ from qmlrepro.papers.hqvit.circuit import attention_spec, layout_for
 from qmlrepro.papers.hqvit.models import count_parameters
 from qmlrepro.papers.hqvit.resources import circuit_resources, scaling_sweep
 from qmlrepro.papers.hqvit.tokens import class_targets, patchify
-from qmlrepro.quantum.layer import with_shots
+from qmlrepro.quantum.executor import Executor
+from qmlrepro.quantum.torch_executor import PrecisionWarning, TorchStatevector
 from qmlrepro.training.checkpoint import load_checkpoint, save_checkpoint
 from qmlrepro.training.loop import LoopConfig, run_loop
 from qmlrepro.training.seeding import torch_generator
 
 EVAL_BATCH = 500
+# Test images the circuit is evaluated on when the evaluation sets no `inputs` (the first ones).
+# A constant, not a paper key: paper.* is in the config hash, and how much to evaluate must not
+# retrain. conf/paper/hqvit.yaml sets `evaluation.<backend>.inputs` for the backends it runs on.
+EVAL_IMAGES = 100
+CIRCUIT_BATCH = 10  # images per executor call (one PUB each: amplitude encoding binds per image)
 
 
 class HqvitExperiment(Experiment):
@@ -33,7 +41,14 @@ class HqvitExperiment(Experiment):
         digits = self.cfg.dataset.get("digits")
         return torch.tensor(sorted(digits) if digits else list(range(10)))
 
-    def _model(self, device: torch.device, seed: int = 0) -> torch.nn.Module:
+    def _model(
+        self, device: torch.device, seed: int = 0, executor: Executor | None = None
+    ) -> torch.nn.Module:
+        """The configured model on ``device``, initialised from run seed ``seed``, its quantum
+        layers (if any) from ``executor``: None is the exact float32 torch statevector on the CPU
+        (what the model is counted and described with; training and evaluation pass theirs)."""
+        if executor is None:
+            executor = TorchStatevector(device="cpu")
         paper = self.cfg.paper
         side = int(self.cfg.dataset.variants[self.cfg.dataset.variant].size)
         layout = layout_for(side, paper.patch)
@@ -43,12 +58,13 @@ class HqvitExperiment(Experiment):
             model_dim=paper.model_dim,
             mlp_dim=paper.mlp_dim,
             n_classes=len(self._classes()),
-            backend=self.cfg.backend,
+            executor=executor,
             seed=seed,
         )
         return model.to(device)
 
     def describe(self) -> dict[str, int | str]:
+        # parameter counts and circuit resources: the same on any torch executor
         model = self._model(torch.device("cpu"))
         attention = [
             m for name, m in model.named_modules() if name == "scores" or name.endswith("self_attn")
@@ -95,7 +111,7 @@ class HqvitExperiment(Experiment):
                 f"{len(tokens)} training images < paper.batch_size={paper.batch_size}; "
                 "raise dataset.n_train or lower the batch size"
             )
-        model = self._model(ctx.device, ctx.seed)
+        model = self._model(ctx.device, ctx.seed, ctx.executor)
         if isinstance(getattr(model, "scores", None), QuantumScores):
             spec_circuit = _drawable(model.scores)
             ctx.run.log_text(spec_circuit, "circuit.txt")
@@ -145,29 +161,39 @@ class HqvitExperiment(Experiment):
         }
 
     def evaluate(self, ctx: RunContext) -> dict[str, float]:
-        """The full circuit on ``cfg.backend`` at each configured shot count, on the first
-        ``images`` test images: accuracy, agreement with the exact model, attention error."""
+        """The full attention circuit on ``ctx.executor`` (at its ``shots``; None: exact) for the
+        first ``ctx.eval_inputs`` test images (:data:`EVAL_IMAGES` when None), the rest of the
+        model exact: the model is built on ``ctx.reference`` (exact torch, float64), which also
+        gives the exact scores and predictions compared with.
+
+        Returns ``exact_accuracy`` and ``n_images``, and, with the circuit's scores: ``accuracy``,
+        ``agreement`` (share of predictions equal to the exact model's), ``attention_mae`` and
+        ``attention_max_error`` (|A_hat - A| over cells whose tokens both hold amplitude),
+        ``attention_weighted_mae`` (weighted by each cell's ideal share of the shots),
+        ``cells_without_outcomes`` (share of such cells no outcome landed in) and ``seconds``
+        (wall clock of the circuit runs and the model fed their scores).
+
+        Raises:
+            DataError: the checkpoint holds no trained HQViT.
+            ConfigError: the model has no attention circuit (a classical baseline).
+        """
         state = load_checkpoint(ctx.checkpoint)
         if state is None or "classes" not in state:
             raise DataError(f"{ctx.checkpoint} holds no trained HQViT; rerun training")
-        model = self._model(ctx.device, ctx.seed)
+        with warnings.catch_warnings():
+            # float32 initial angles in float64 layers: replaced by the checkpoint's just below
+            warnings.simplefilter("ignore", PrecisionWarning)
+            model = self._model(ctx.device, ctx.seed, ctx.reference)
         model.load_state_dict(state["model"])
         scores = getattr(model, "scores", None)
         if not isinstance(scores, QuantumScores):
             raise ConfigError(
                 f"model {self.cfg.choices.get('model')} has no attention circuit to evaluate on "
-                f"backend {self.cfg.backend.name}; evaluate a quantum model"
+                f"{type(ctx.executor).__name__}; evaluate a quantum model"
             )
-        backend = self.cfg.backend
-        setting = self.cfg.paper.evaluation.get(backend.name)
-        if setting is None:
-            raise ConfigError(
-                f"paper.evaluation has no entry for backend {backend.name} (how many test images, "
-                f"which shots); add it to conf/paper/hqvit.yaml (known: "
-                f"{', '.join(self.cfg.paper.evaluation)})"
-            )
-        shot_counts = list(setting.shots) if setting.shots else [backend.shots]
-        tokens, labels = self._tokens(False, setting.images)
+        executor = ctx.executor
+        n_images = ctx.eval_inputs if ctx.eval_inputs is not None else EVAL_IMAGES
+        tokens, labels = self._tokens(False, n_images)
         tokens = tokens.to(next(model.parameters()).dtype)
         targets = class_targets(labels, state["classes"])
         exact_accuracy, exact_predicted = self._accuracy(model, tokens, targets, ctx.device)
@@ -177,39 +203,35 @@ class HqvitExperiment(Experiment):
         # the share of the outcomes cell (i, j) gets ideally: p_i p_j, p_i = ||x_i||^2 / ||X||^2
         share = tokens.pow(2).sum(-1) / tokens.pow(2).sum((1, 2)).unsqueeze(1)
         share = (share.unsqueeze(2) * share.unsqueeze(1)).cpu()
-        out = {"exact_accuracy": exact_accuracy, "n_images": float(len(tokens))}
-        for shots in shot_counts:
-            run_backend = backend if shots is None else with_shots(backend, shots)
-            started = time.perf_counter()
-            estimates, masses = [], []
-            for start in tqdm(
-                range(0, len(tokens), 10), desc=f"{backend.name} {shots} shots", leave=False,
-                disable=None,
-            ):  # fmt: skip
-                estimate, mass = scores.circuit_scores(tokens[start : start + 10], run_backend)
-                estimates.append(estimate)
-                masses.append(mass)
-            estimate = torch.cat(estimates).to(exact_scores.dtype)
-            accuracy, predicted = self._accuracy(
-                model, tokens, targets, ctx.device, (estimate, keep.cpu())
-            )
-            error = (estimate.cpu() - exact_scores.cpu()).abs()
-            unsampled = (torch.cat(masses).cpu()[valid] == 0).double().mean().item()
-            prefix = f"shots{shots}/" if shots is not None else "exact/"
-            out.update(
-                {
-                    prefix + "accuracy": accuracy,
-                    prefix + "agreement": (predicted == exact_predicted).double().mean().item(),
-                    prefix + "attention_mae": error[valid].mean().item(),
-                    prefix + "attention_max_error": error[valid].max().item(),
-                    # weighted by each cell's ideal share of the shots: the error where the
-                    # circuit spends its measurements (converges as 1 / sqrt(shots))
-                    prefix + "attention_weighted_mae": ((error * share).sum() / share.sum()).item(),
-                    prefix + "cells_without_outcomes": unsampled,
-                    prefix + "seconds": time.perf_counter() - started,
-                }
-            )
-        return out
+        started = time.perf_counter()
+        estimates, masses = [], []
+        shots = "exact" if executor.shots is None else f"{executor.shots} shots"
+        for start in tqdm(
+            range(0, len(tokens), CIRCUIT_BATCH), desc=f"{type(executor).__name__} {shots}",
+            leave=False, disable=None,
+        ):  # fmt: skip
+            estimate, mass = scores.circuit_scores(tokens[start : start + CIRCUIT_BATCH], executor)
+            estimates.append(estimate)
+            masses.append(mass)
+        estimate = torch.cat(estimates).to(exact_scores.dtype)
+        accuracy, predicted = self._accuracy(
+            model, tokens, targets, ctx.device, (estimate, keep.cpu())
+        )
+        error = (estimate.cpu() - exact_scores.cpu()).abs()
+        unsampled = (torch.cat(masses).cpu()[valid] == 0).double().mean().item()
+        return {
+            "exact_accuracy": exact_accuracy,
+            "n_images": float(len(tokens)),
+            "accuracy": accuracy,
+            "agreement": (predicted == exact_predicted).double().mean().item(),
+            "attention_mae": error[valid].mean().item(),
+            "attention_max_error": error[valid].max().item(),
+            # weighted by each cell's ideal share of the shots: the error where the circuit
+            # spends its measurements (converges as 1 / sqrt(shots))
+            "attention_weighted_mae": ((error * share).sum() / share.sum()).item(),
+            "cells_without_outcomes": unsampled,
+            "seconds": time.perf_counter() - started,
+        }
 
 
 def _drawable(scores: QuantumScores) -> str:

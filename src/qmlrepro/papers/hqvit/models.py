@@ -8,11 +8,11 @@ the scorer differs between HQViT and the attention baselines.
 from collections.abc import Callable
 
 import torch
-from omegaconf import DictConfig
 from torch import nn
 
 from qmlrepro.errors import ConfigError
 from qmlrepro.papers.hqvit.attention import NORMALISATIONS, normalise
+from qmlrepro.quantum.executor import Executor
 from qmlrepro.training.seeding import seeded
 
 
@@ -39,13 +39,20 @@ class AttentionClassifier(nn.Module):
         model_dim: int,
         mlp_dim: int,
         n_classes: int,
-        backend: DictConfig,
+        executor: Executor,
         seed: int = 0,
     ) -> None:
-        """Each part is initialised from its own stream of run seed ``seed``
+        """``scores(n_tokens=, token_dim=, model_dim=, executor=)`` builds the scorer, quantum
+        layers from ``executor`` (the classical scorers ignore it).
+
+        Each part is initialised from its own stream of run seed ``seed``
         (``derive_seed(seed, "init", part)``): HQViT and its classical-attention baselines of one
         seed share bit-identical embedding, value, MLP and head weights, whatever their scorers
-        draw, so per-seed differences are paired."""
+        draw, so per-seed differences are paired.
+
+        Raises:
+            ConfigError: an unknown ``normalisation``.
+        """
         super().__init__()
         if normalisation not in NORMALISATIONS:
             raise ConfigError(
@@ -56,7 +63,7 @@ class AttentionClassifier(nn.Module):
             self.embed = nn.Linear(token_dim, model_dim)
         with seeded(seed, "init", "scores"):
             self.scores = scores(
-                n_tokens=n_tokens, token_dim=token_dim, model_dim=model_dim, backend=backend
+                n_tokens=n_tokens, token_dim=token_dim, model_dim=model_dim, executor=executor
             )
         self.log_scale = nn.Parameter(torch.zeros(())) if normalisation == "softmax" else None
         with seeded(seed, "init", "value"):
@@ -71,7 +78,7 @@ class AttentionClassifier(nn.Module):
         self, tokens: torch.Tensor, attention: tuple[torch.Tensor, torch.Tensor] | None = None
     ) -> torch.Tensor:
         """Logits; ``attention`` = (scores, key mask) computed elsewhere (e.g. sampled from the
-        circuit on a Qiskit backend) replaces the scorer's own."""
+        circuit on an executor) replaces the scorer's own."""
         embedded = self.embed(tokens)
         raw, keys = attention if attention is not None else self.scores(tokens, embedded)
         scale = self.log_scale.exp() if self.log_scale is not None else None
@@ -95,9 +102,10 @@ class TinyViT(nn.Module):
         model_dim: int,
         mlp_dim: int,
         n_classes: int,
-        backend: DictConfig | None = None,
+        executor: Executor | None = None,
         seed: int = 0,
     ) -> None:
+        """``executor`` is accepted for a uniform model signature and unused (no circuit)."""
         super().__init__()
         with seeded(seed, "init", "embed"):  # as AttentionClassifier's
             self.embed = nn.Linear(token_dim, model_dim)

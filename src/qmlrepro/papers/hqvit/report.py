@@ -23,6 +23,9 @@ MODELS = (
     ("vit-pos", "tiny ViT + positional encoding"),
 )
 SCALING_KEY = re.compile(r"scaling/N(\d+)_d(\d+)/(\w+)")
+# An evaluation's metrics: one point per shot count of the stage's sweep (``shots1000/accuracy``),
+# or unprefixed for a backend evaluated without a sweep (aer_statevector: ``accuracy``).
+SHOTS_KEY = re.compile(r"shots(\d+)/accuracy")
 
 
 def _pct(values: dict[int, float]) -> str:
@@ -155,8 +158,19 @@ class HqvitSection(ReportSection):
 
     @staticmethod
     def _shot_levels(result: JobResult) -> list[int]:
+        """The shot counts of the evaluation's sweep, from its ``shots<N>/`` metric prefixes."""
         keys = {k for run in result.runs for k in run["metrics"]}
-        return sorted({int(k.split("/")[0][5:]) for k in keys if k.startswith("shots")})
+        return sorted({int(m[1]) for k in keys if (m := SHOTS_KEY.fullmatch(k))})
+
+    @staticmethod
+    def _levels(result: JobResult, backend: str) -> list[tuple[str, str]]:
+        """(shots column, metric prefix) of each evaluated point: every swept shot count, and the
+        unprefixed point of an evaluation without a sweep (exact on aer_statevector, the
+        backend's own shot count elsewhere)."""
+        levels = [(str(n), f"shots{n}/") for n in HqvitSection._shot_levels(result)]
+        if result.values("accuracy"):
+            levels.insert(0, ("exact" if backend == "aer_statevector" else "backend's", ""))
+        return levels
 
     def _shots(
         self, results: PaperResults, plots: PlotSink, quantum: JobResult | None
@@ -183,26 +197,22 @@ class HqvitSection(ReportSection):
                 result = ran(results.get(f"hqvit-{task}-quantum", f"eval-{backend}"))
                 if result is None:
                     continue
-                levels = ["exact"] if backend == "aer_statevector" else self._shot_levels(result)
-                images = _mean(result.values("n_images")) or 0
-                for level in levels:
-                    prefix = "exact/" if level == "exact" else f"shots{level}/"
+                for level, prefix in self._levels(result, backend):
                     acc = result.values(prefix + "accuracy")
-                    if not acc:
-                        continue
+                    images = _mean(result.values(prefix + "n_images")) or 0
                     mae = _mean(result.values(prefix + "attention_mae"))
                     weighted = _mean(result.values(prefix + "attention_weighted_mae"))
                     empty = _mean(result.values(prefix + "cells_without_outcomes"))
                     seconds = _mean(result.values(prefix + "seconds")) / max(images, 1)
                     md.append(
                         f"| {label} | {backend} | {level} | {images:.0f} | {_pct(acc)} "
-                        f"| {_pct(result.values('exact_accuracy'))} "
+                        f"| {_pct(result.values(prefix + 'exact_accuracy'))} "
                         f"| {_pct(result.values(prefix + 'agreement'))} | {mae:.4f} "
                         f"| {weighted:.4f} | {100 * empty:.1f} | {seconds:.2f} |"
                     )
-                    if backend == "aer_shots":
+                    if backend == "aer_shots" and prefix:
                         shots, errors, accs = curves.setdefault(label, ([], [], []))
-                        shots.append(level)
+                        shots.append(int(level))
                         errors.append(weighted)
                         accs.append(100 * _mean(acc))
         if len(md) == 4:

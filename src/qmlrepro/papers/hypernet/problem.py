@@ -23,12 +23,14 @@ class SearchStrategy(ABC):
 
     @abstractmethod
     def train(self, problem: SearchProblem, ctx: RunContext, cfg: DictConfig) -> dict[str, float]:
-        """Search (resuming from ``ctx.checkpoint``); save what evaluation needs; return metrics."""
+        """Search (resuming from ``ctx.checkpoint``; circuits on ``ctx.executor``); save what
+        evaluation needs; return metrics."""
 
     def evaluate(
         self, problem: SearchProblem, ctx: RunContext, cfg: DictConfig
     ) -> dict[str, float]:
-        """Score the trained result on ``cfg.backend``; nothing to do for classical searches."""
+        """Score the trained result on ``ctx.executor`` (one call per point of the backend's
+        declared sweep); nothing to do for classical searches."""
         return {}
 
     def describe(self, problem: SearchProblem) -> dict[str, float | int | str]:

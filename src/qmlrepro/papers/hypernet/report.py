@@ -92,6 +92,23 @@ def _depths(result: JobResult) -> list[int]:
     return sorted({int(k.split("/")[0][1:]) for k in keys if k.endswith("/p_opt")})
 
 
+def _noise_sweep(result: JobResult) -> dict[int, list[tuple[float, str]]]:
+    """The depolarising evaluation's points, read from its keys ``scale<p>/d<D>/<metric>`` (the
+    evaluate stage's sweep prefix, then the depth): depth -> [(p, key prefix ``scale<p>``)] by p.
+    Empty when no key has that form."""
+    found: dict[int, dict[float, str]] = {}
+    for key in result.runs[0]["metrics"]:
+        parts = key.split("/")
+        if (
+            len(parts) == 3
+            and parts[0].startswith("scale")
+            and parts[1][:1] == "d"
+            and parts[2] == "p_opt"
+        ):
+            found.setdefault(int(parts[1][1:]), {})[float(parts[0][5:])] = parts[0]
+    return {d: sorted(found[d].items()) for d in sorted(found)}
+
+
 def _values(result: JobResult | None, metric: str) -> list[float]:
     return list(result.values(metric).values()) if result is not None else []
 
@@ -346,34 +363,35 @@ class HypernetSection(ReportSection):
     @staticmethod
     def _noise_table(results: PaperResults) -> list[str]:
         noisy = _job(results, "mnist01", "circuit", "eval-aer_depolarizing")
-        if noisy is None:
+        sweep = _noise_sweep(noisy) if noisy is not None else {}
+        if not sweep:
             return []
-        keys = noisy.runs[0]["metrics"]
-        depth = next(k.split("/")[0] for k in keys)
-        scales = sorted({float(k.split("/")[1][1:]) for k in keys if k.endswith("/p_opt")})
         ideal = _job(results, "mnist01", "circuit", "eval-aer_shots")
-        lines = [
-            f"Depolarising noise on the trained MNIST 0/1 circuits at D = {depth[1:]} (1,000 shots "
-            "each; fraction of samples in the optimal set, mean ± SE over starts):",
-            "",
-            "| p | 1q / 2q depolarising | sampled P_opt | <C> - C_min of samples | paper (best "
-            "run, 100,000 samples) | seconds per circuit |",
-            "|---|---|---|---|---|---|",
-            f"| 0 (ideal) | 0 / 0 | {_mean_se(_values(ideal, f'{depth}/p_opt'))} | "
-            f"{_mean_se(_values(ideal, f'{depth}/excess_cost'), 1, fmt='e')} | — | "
-            f"{_mean_se(_values(ideal, f'{depth}/seconds'), 1)} |",
-        ]
-        for p in scales:
-            prefix = f"{depth}/p{p:g}/"
-            paper = PAPER_NOISE.get(round(p, 1))
-            lines.append(
-                f"| {p:g} | {0.001 * p:.4f} / {0.00375 * p:.5f} | "
-                f"{_mean_se(_values(noisy, prefix + 'p_opt'))} | "
-                f"{_mean_se(_values(noisy, prefix + 'excess_cost'), 1, fmt='e')} | "
-                f"{f'{paper:.2f}' if paper else '—'} | "
-                f"{_mean_se(_values(noisy, prefix + 'seconds'), 1)} |"
-            )
-        return [*lines, ""]
+        lines: list[str] = []
+        for depth, scales in sweep.items():
+            lines += [
+                f"Depolarising noise on the trained MNIST 0/1 circuits at D = {depth} (1,000 shots "
+                "each; fraction of samples in the optimal set, mean ± SE over starts):",
+                "",
+                "| p | 1q / 2q depolarising | sampled P_opt | <C> - C_min of samples | paper (best "
+                "run, 100,000 samples) | seconds per circuit |",
+                "|---|---|---|---|---|---|",
+                f"| 0 (ideal) | 0 / 0 | {_mean_se(_values(ideal, f'd{depth}/p_opt'))} | "
+                f"{_mean_se(_values(ideal, f'd{depth}/excess_cost'), 1, fmt='e')} | — | "
+                f"{_mean_se(_values(ideal, f'd{depth}/seconds'), 1)} |",
+            ]
+            for p, label in scales:
+                prefix = f"{label}/d{depth}/"
+                paper = PAPER_NOISE.get(round(p, 1))
+                lines.append(
+                    f"| {p:g} | {0.001 * p:.4f} / {0.00375 * p:.5f} | "
+                    f"{_mean_se(_values(noisy, prefix + 'p_opt'))} | "
+                    f"{_mean_se(_values(noisy, prefix + 'excess_cost'), 1, fmt='e')} | "
+                    f"{f'{paper:.2f}' if paper else '—'} | "
+                    f"{_mean_se(_values(noisy, prefix + 'seconds'), 1)} |"
+                )
+            lines.append("")
+        return lines
 
     @staticmethod
     def _run_deviations(results: PaperResults, circuits: dict, profile: str) -> list[str]:

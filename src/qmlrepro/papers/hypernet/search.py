@@ -1,9 +1,10 @@
 """Training the hypernetwork: exact E(theta) = sum_x p_theta(x) C(x), L-BFGS from uniform angles.
 
-The circuit runs on the torch statevector executor (complex128: the near-degenerate optima differ
-by 1e-7 and the gradient tolerance is 1e-6). The authors used OptimKit's LBFGS (memory 8,
-gradtol 1e-6 on the 2-norm, maxiter 500); torch's LBFGS with a strong-Wolfe line search stops on
-the largest gradient component instead, and after ``max_eval`` function evaluations.
+The circuit runs on the run's executor (``ctx.executor``: in training the torch statevector,
+complex128, as the near-degenerate optima differ by 1e-7 and the gradient tolerance is 1e-6).
+The authors used OptimKit's LBFGS (memory 8, gradtol 1e-6 on the 2-norm, maxiter 500); torch's
+LBFGS with a strong-Wolfe line search stops on the largest gradient component instead, and after
+``max_eval`` function evaluations.
 """
 
 import math
@@ -12,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
-from qmlrepro.errors import DataError
+from qmlrepro.errors import ConfigError, DataError
 from qmlrepro.experiment import RunContext
 from qmlrepro.papers.hypernet.circuit import (
     hypernetwork_circuit,
@@ -26,7 +27,6 @@ from qmlrepro.papers.hypernet.circuit import (
 from qmlrepro.papers.hypernet.config import LbfgsConfig
 from qmlrepro.papers.hypernet.metrics import distribution_metrics, sample_metrics
 from qmlrepro.papers.hypernet.problem import SearchProblem, SearchStrategy
-from qmlrepro.quantum.layer import quantum_layer
 from qmlrepro.quantum.torch_executor import TorchCircuit
 from qmlrepro.training.checkpoint import load_checkpoint, save_checkpoint
 from qmlrepro.training.seeding import torch_generator
@@ -122,6 +122,16 @@ class HypernetworkSearch(SearchStrategy):
         return info
 
     def train(self, problem: SearchProblem, ctx: RunContext, cfg: DictConfig) -> dict[str, float]:
+        """Train one circuit per depth on ``ctx.executor`` (its ``layer``); metrics ``d{D}/...``.
+
+        Raises:
+            ConfigError: ``ctx.executor`` has no gradients (L-BFGS needs them).
+        """
+        if not ctx.executor.differentiable:
+            raise ConfigError(
+                f"the hypernetwork trains with gradients; {type(ctx.executor).__name__} has none "
+                "(train on a torch backend, evaluate on the others)"
+            )
         n = problem.task.n_bits
         state = load_checkpoint(ctx.checkpoint, ctx.config_hash) or {"depths": {}}
         state.update(config_hash=ctx.config_hash, mlflow_run_id=ctx.run.run_id)
@@ -134,7 +144,7 @@ class HypernetworkSearch(SearchStrategy):
             ctx.run.log_text(str(spec.circuit.draw("text", fold=-1)), f"circuits/D{depth}.txt")
             generator = torch_generator(ctx.seed, "init", "depth", depth)
             init = initial_angles(len(spec.weights), generator)
-            model = quantum_layer(spec, cfg.backend, init).to(ctx.device)
+            model = ctx.executor.layer(spec, init).to(ctx.device)
             bar = tqdm(
                 total=self.settings.max_iter * 5 // 4,
                 desc=f"D={depth} seed {ctx.seed}",
@@ -175,37 +185,33 @@ class HypernetworkSearch(SearchStrategy):
     def evaluate(
         self, problem: SearchProblem, ctx: RunContext, cfg: DictConfig
     ) -> dict[str, float]:
-        """Sample (or compute) the trained circuits' distributions on ``cfg.backend``. A backend
-        whose executor has a noise ``scale`` runs ``paper.noise_depth`` at every
-        ``paper.noise_scales`` (the authors' depolarising sweep); others run every depth."""
+        """Every depth of ``paper.depths`` (``self.depths``, which interpolates it; this
+        evaluation's: ``evaluation.<backend>.paper`` may restrict it, as the depolarising sweep
+        does) run once on ``ctx.executor``: with shots,
+        the samples' metrics (``sample_metrics``); exact, the distribution's
+        (``distribution_metrics``). Keys ``d{D}/<metric>``; the stage prefixes a sweep point's.
+
+        Raises:
+            DataError: no checkpoint, or no trained circuit of a depth asked for.
+        """
         state = load_checkpoint(ctx.checkpoint)
         if state is None or not state.get("depths"):
             raise DataError(f"{ctx.checkpoint} holds no trained circuit; rerun training")
-        executor = cfg.backend.get("executor")
-        sweeps = executor is not None and "scale" in executor
-        depths = [cfg.paper.noise_depth] if sweeps else sorted(state["depths"])
-        scales = list(cfg.paper.noise_scales) if sweeps else [None]
-        missing = [d for d in depths if d not in state["depths"]]
+        missing = [d for d in self.depths if d not in state["depths"]]
         if missing:
             raise DataError(f"{ctx.checkpoint} has no trained circuit for depth(s) {missing}")
         out: dict[str, float] = {}
-        for depth in depths:
+        for depth in self.depths:
             spec = hypernetwork_spec(problem.task.n_bits, depth)
-            for scale in scales:
-                backend = cfg.backend
-                if scale is not None:
-                    backend = OmegaConf.merge(cfg.backend, {"executor": {"scale": scale}})
-                started = time.perf_counter()
-                layer = quantum_layer(spec, backend, state["depths"][depth]["weights"])
-                with torch.no_grad():
-                    p = to_paper_order(layer(torch.zeros(1, 0, dtype=torch.float64))[0].cpu())
-                if backend.shots:
-                    metrics = sample_metrics(p, problem.table, problem.task, problem.tolerance)
-                else:
-                    metrics = distribution_metrics(
-                        p, problem.table, problem.task, problem.tolerance, problem.budget
-                    )
-                metrics["seconds"] = time.perf_counter() - started
-                prefix = f"d{depth}/" + (f"p{scale:g}/" if scale is not None else "")
-                out.update({prefix + k: v for k, v in metrics.items()})
+            started = time.perf_counter()
+            values = ctx.executor.values(spec, None, state["depths"][depth]["weights"])
+            p = to_paper_order(torch.from_numpy(values[0]))  # (2^N,) float64, paper order
+            if ctx.executor.shots:
+                metrics = sample_metrics(p, problem.table, problem.task, problem.tolerance)
+            else:
+                metrics = distribution_metrics(
+                    p, problem.table, problem.task, problem.tolerance, problem.budget
+                )
+            metrics["seconds"] = time.perf_counter() - started
+            out.update({f"d{depth}/{k}": v for k, v in metrics.items()})
         return out

@@ -14,6 +14,8 @@ from qmlrepro.experiment import Experiment, RunContext
 from qmlrepro.papers.qssl.losses import nt_xent_loss
 from qmlrepro.papers.qssl.models import QuantumRepresentation, SimCLRNetwork, count_parameters
 from qmlrepro.papers.qssl.probe import accuracy, label_indices, train_linear_probe
+from qmlrepro.quantum.executor import Executor
+from qmlrepro.quantum.torch_executor import TorchStatevector
 from qmlrepro.training.checkpoint import load_checkpoint, save_checkpoint
 from qmlrepro.training.loop import LoopConfig, run_loop
 from qmlrepro.training.seeding import seeded
@@ -33,19 +35,23 @@ class QsslExperiment(Experiment):
             AugmentSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
         )
 
-    def _network(self, device: torch.device, in_channels: int, seed: int) -> SimCLRNetwork:
-        """The network of run seed ``seed``; every component is initialised from its own stream
-        (:class:`SimCLRNetwork`), so all models of one seed share the trunk and head weights."""
+    def _network(
+        self, device: torch.device, in_channels: int, seed: int, executor: Executor
+    ) -> SimCLRNetwork:
+        """The network of run seed ``seed``, its quantum layer from ``executor``; every component
+        is initialised from its own stream (:class:`SimCLRNetwork`), so all models of one seed
+        share the trunk and head weights."""
         paper = self.cfg.paper
-        # Partial, so the backend reaches the model as config (its executor is built once, inside).
+        # Partial, so the stage's executor object reaches the model (never the backend config).
         with seeded(seed, "init", "representation"):
-            representation = instantiate(self.cfg.model, _partial_=True)(backend=self.cfg.backend)
+            representation = instantiate(self.cfg.model, _partial_=True)(executor=executor)
         net = SimCLRNetwork(representation, paper.width, in_channels, paper.projection_dim, seed)
         return net.to(device)
 
     def describe(self) -> dict[str, int | str]:
         channels = 3 if self.cfg.dataset.name == "cifar10" else 1
-        net = self._network(torch.device("cpu"), channels, seed=0)
+        # parameter counts and the circuit do not depend on the executor: an exact CPU one
+        net = self._network(torch.device("cpu"), channels, 0, TorchStatevector(device="cpu"))
         info: dict[str, int | str] = {
             "n_params": count_parameters(net),
             "n_params_representation": count_parameters(net.representation),
@@ -85,7 +91,7 @@ class QsslExperiment(Experiment):
                 "raise dataset.n_train or lower the batch size"
             )
         augment = self._augment()
-        net = self._network(ctx.device, x.shape[1], ctx.seed)
+        net = self._network(ctx.device, x.shape[1], ctx.seed, ctx.executor)
         optimizer = torch.optim.Adam(net.parameters(), lr=paper.lr, weight_decay=paper.weight_decay)
         if isinstance(net.representation, QuantumRepresentation):
             ctx.run.log_text(str(net.representation.spec.circuit.draw("text")), "circuit.txt")
@@ -153,11 +159,10 @@ class QsslExperiment(Experiment):
             raise DataError(f"{ctx.checkpoint} holds no trained encoder + probe; rerun training")
         started = time.perf_counter()
         x, y = image_tensors(self.cfg.dataset, train=False, limit=self.cfg.paper.eval_images)
-        net = self._network(ctx.device, x.shape[1], ctx.seed)
+        net = self._network(ctx.device, x.shape[1], ctx.seed, ctx.executor)
         net.load_state_dict(state["model"])
-        features = self._features(
-            net, x, self._augment().normalise, ctx.device, f"{self.cfg.backend.name} inference"
-        )
+        label = f"{type(ctx.executor).__name__} inference"
+        features = self._features(net, x, self._augment().normalise, ctx.device, label)
         head = torch.nn.Linear(features.shape[1], len(state["probe_classes"]))
         head.load_state_dict(state["probe"])
         head = head.to(ctx.device, features.dtype)

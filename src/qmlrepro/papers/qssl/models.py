@@ -6,22 +6,21 @@ import math
 import torch
 import torch.nn.functional as F
 import torchvision
-from omegaconf import DictConfig
 from qiskit import QuantumCircuit
 from qiskit.circuit import ParameterVector
 from torch import nn
 
 from qmlrepro.quantum.ansatz import z_observables
-from qmlrepro.quantum.layer import quantum_layer
+from qmlrepro.quantum.executor import Executor
 from qmlrepro.quantum.spec import CircuitSpec, make_spec
 from qmlrepro.training.seeding import seeded
 
 
 class ClassicalRepresentation(nn.Sequential):
-    """``layers`` x [Linear(W, W) + LeakyReLU]. Always runs in torch; ``backend`` is accepted so
+    """``layers`` x [Linear(W, W) + LeakyReLU]. Always runs in torch; ``executor`` is accepted so
     every representation network is built by the same call."""
 
-    def __init__(self, width: int, layers: int = 2, backend: DictConfig | None = None) -> None:
+    def __init__(self, width: int, layers: int = 2, executor: Executor | None = None) -> None:
         blocks: list[nn.Module] = []
         for _ in range(layers):
             blocks += [nn.Linear(width, width), nn.LeakyReLU()]
@@ -29,14 +28,14 @@ class ClassicalRepresentation(nn.Sequential):
 
 
 class QuantumRepresentation(nn.Module):
-    """W qubits: RX(x_i) encoding, a variational ansatz, <Z_i> readout; executed where
-    ``backend`` says (torch statevector, torch with shots, or a Qiskit executor)."""
+    """W qubits: RX(x_i) encoding, a variational ansatz, <Z_i> readout; run by ``executor``
+    (torch statevector, torch with shots, or a Qiskit executor): its :meth:`Executor.layer`."""
 
     def __init__(
         self,
         width: int,
         circuit: tuple[QuantumCircuit, ParameterVector, ParameterVector],
-        backend: DictConfig,
+        executor: Executor,
     ) -> None:
         super().__init__()
         qc, inputs, weights = circuit
@@ -45,7 +44,7 @@ class QuantumRepresentation(nn.Module):
         self.spec: CircuitSpec = make_spec(qc, inputs, weights, observables=z_observables(width))
         # The authors' QNet: weights ~ N(0, 1/sqrt(W)).
         init = torch.randn(len(weights)) / math.sqrt(width)
-        self.layer = quantum_layer(self.spec, backend, init)
+        self.layer = executor.layer(self.spec, init)
 
     def forward(self, angles: torch.Tensor) -> torch.Tensor:
         return self.layer(angles)

@@ -1,0 +1,74 @@
+"""Structure that keeps papers plug-ins: executors are injected objects, so no paper module looks
+at the backend config or branches on a backend's name, and every committed train job keeps its
+config hash (checkpoints stay valid) across refactors of the shared code."""
+
+import re
+
+import pytest
+import yaml
+
+from qmlrepro.config.compose import compose_config
+from qmlrepro.paths import project_root
+from qmlrepro.stages import config_hash
+
+PAPERS = project_root() / "src" / "qmlrepro" / "papers"
+# What a paper would write to re-plumb a backend by hand (each was in a paper before issue 18).
+FORBIDDEN = {
+    r"backend\.name": "tests a backend's name",
+    r"backend\.get\(\s*[\"']executor": "reads the backend's executor config",
+    r"cfg\.backend\.executor": "reads the backend's executor config",
+    r"backend\.shots": "reads the backend's shots (use executor.shots)",
+    r"[\"']scale[\"']\s+in\b": "tests for an executor option",
+    r"\bwith_shots\b|\bexact_backend\b|\bquantum_layer\b|\bTORCH_EXACT\b": "backend config helper",
+    r"from qmlrepro\.quantum\.(qiskit_executors|ibm_runtime) import": "imports a Qiskit executor",
+    r"evaluation\.get\(": "looks a backend up in a table",
+}
+
+
+def test_no_paper_module_branches_on_the_backend():
+    offences = []
+    for path in sorted(PAPERS.rglob("*.py")):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            for pattern, why in FORBIDDEN.items():
+                if re.search(pattern, line):
+                    offences.append(f"{path.relative_to(PAPERS)}:{number}: {why}: {line.strip()}")
+    assert not offences, "\n".join(offences)
+
+
+def test_the_grep_catches_what_it_is_meant_to():
+    lines = [
+        'if cfg.backend.name == "aer_noise":',
+        'sweeps = executor is not None and "scale" in executor',
+        "from qmlrepro.quantum.qiskit_executors import AerShots",
+        "backend = with_shots(backend, 100)",
+    ]
+    for line in lines:
+        assert any(re.search(p, line) for p in FORBIDDEN), line
+
+
+def _committed_train_jobs() -> list[tuple[str, str, str]]:
+    root = project_root()
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    jobs = []
+    for job, spec in params["train"].items():
+        record = root / "results" / "metrics" / job / "train.json"
+        if not record.is_file():
+            continue
+        import json
+
+        recorded = json.loads(record.read_text())
+        if recorded.get("config_hash") and recorded.get("profile") == params["profile"]:
+            overrides = f"job={job} profile={params['profile']} paper={spec['paper']} "
+            jobs.append((job, overrides + spec["overrides"], recorded["config_hash"]))
+    return jobs
+
+
+@pytest.mark.parametrize(
+    "job,overrides,recorded", _committed_train_jobs(), ids=lambda v: v if "=" not in v else ""
+)
+def test_committed_train_jobs_keep_their_config_hash(job, overrides, recorded):
+    """The hash evaluate checks a checkpoint against: a shared-code change that alters it makes
+    every committed checkpoint unusable (evaluate refuses them) until retrained."""
+    import shlex
+
+    assert config_hash(compose_config(shlex.split(overrides))) == recorded
