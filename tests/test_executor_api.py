@@ -26,7 +26,10 @@ def _spec(measured: bool = False):
 
 def test_run_takes_pubs_and_returns_typed_results_with_what_produced_them():
     spec, n_w = _spec()
-    pubs = [(spec, RNG.random((4, 3)), RNG.random(n_w)), CircuitPub(spec, RNG.random((2, 3)))]
+    pubs = [
+        (spec, RNG.random((4, 3)), RNG.random(n_w)),
+        CircuitPub(spec, RNG.random((2, 3)), RNG.random((2, n_w))),
+    ]
     exact = TorchStatevector(device="cpu", dtype="float64").run(pubs)
     aer = AerStatevector().run(pubs)
     assert isinstance(exact, ExecutorResult) and len(exact) == 2
@@ -77,6 +80,33 @@ def test_a_pub_must_name_a_circuit_spec():
         AerStatevector().run([("not a spec", None, None)])
 
 
+@pytest.mark.parametrize(
+    "inputs,weights,message",
+    [
+        ((5, 3), (3, None), "inputs have 5 rows and weights 3"),
+        ((5, 3), (1, None), "inputs have 5 rows and weights 1"),
+        ((2, 3), (None,), None),  # weights of the wrong length: the message names the shape
+        ((2, 3), "none", "give them in the PUB"),
+        ((2, 4), (None,), "PUB inputs must be (B, 3)"),
+        ((2, 3), (2, 2, None), None),
+    ],
+)
+def test_every_executor_refuses_the_same_malformed_pubs(inputs, weights, message):
+    spec, n_w = _spec()
+    x = RNG.random(inputs)
+    if weights == "none":
+        w = None
+    else:
+        w = RNG.random(
+            tuple(n_w + 1 if d is None and len(weights) == 1 else d or n_w for d in weights)
+        )
+    expected = message or "PUB weights must be"
+    for executor in (TorchStatevector(device="cpu"), AerStatevector(), AerShots(10, seed=0)):
+        with pytest.raises(QmlreproError) as err:
+            executor.run([(spec, x, w)])
+        assert expected in str(err.value), (type(executor).__name__, str(err.value))
+
+
 def test_torch_layers_carry_gradients_and_qiskit_layers_do_not():
     spec, n_w = _spec()
     init = torch.zeros(n_w, dtype=torch.float64)
@@ -117,6 +147,10 @@ def test_reusing_freed_memory_leaves_numbers_unchanged():
     spec, n_w = _spec()
     inputs, weights = RNG.random((4, 3)), RNG.random(n_w)
     before = TorchStatevector(device="cpu", dtype="float64").values(spec, inputs, weights)
-    reuse_freed_memory()
+    import platform
+
+    applied = reuse_freed_memory()
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert applied  # the setting the stages rely on is in effect
     after = TorchStatevector(device="cpu", dtype="float64").values(spec, inputs, weights)
     np.testing.assert_array_equal(before, after)

@@ -90,8 +90,8 @@ def _executor(service: JobService, submissions: list, wrap=None) -> IBMRuntime:
     executor.service = service
     submit = executor._submit
 
-    def tracked_submit(pubs, key, record):
-        job = submit(pubs, key, record)
+    def tracked_submit(pubs, key, record, *options):
+        job = submit(pubs, key, record, *options)
         submissions.append(job.job_id())
         seen = wrap(job, len(submissions)) if wrap else job
         # the cloud's view: a failed job stays failed; one we stopped waiting on runs to the end

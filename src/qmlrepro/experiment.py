@@ -35,7 +35,12 @@ class RunContext:
 
 
 class Experiment(ABC):
-    """A paper's train/evaluate logic for one composed config (one model, one profile)."""
+    """A paper's train/evaluate logic for one composed config (one model, one profile).
+
+    ``takes_eval_inputs``: whether :meth:`evaluate` honours ``ctx.eval_inputs`` (a cap on the
+    test inputs); the stage refuses ``evaluation.<backend>.inputs`` for one that does not."""
+
+    takes_eval_inputs: bool = False
 
     def __init__(self, cfg: DictConfig) -> None:
         self.cfg = cfg

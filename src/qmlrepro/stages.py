@@ -352,6 +352,12 @@ def evaluate(
         )
     train_overrides = read_json(saved, {"overrides": list}, "rerun its train stage")["overrides"]
     cfg, setting, points = evaluation_points([*train_overrides, *extra], backend)
+    if setting["inputs"] is not None and not _experiment(cfg).takes_eval_inputs:
+        raise ConfigError(
+            f"evaluation.{backend}.inputs={setting['inputs']}: paper {cfg.paper.id} does not cap "
+            "its evaluation by a number of test inputs (its own paper.* keys say how much it "
+            "evaluates); drop it"
+        )
     trained = JobResult.read(metrics_path(results, job, "train"))
     out = metrics_path(results, job, "evaluate", backend)
     _check_writable_file(out)
@@ -372,6 +378,7 @@ def evaluate(
             run_id=record["mlflow_run_id"],
         ) as run:
             metrics: dict[str, float] = {}
+            ran = []
             for label, point, point_cfg in points:
                 seeded = _seeded_backend(point_cfg, seed)
                 seed_everything(seed)
@@ -388,9 +395,22 @@ def evaluate(
                 )
                 values = _experiment(seeded).evaluate(ctx)
                 metrics.update({label + k: v for k, v in values.items()})
+                # what ran: the executor and its first PUB's metadata (ISA depth, 2q gates, ...)
+                ran.append(
+                    {
+                        "prefix": label,
+                        "point": point,
+                        "executor": ctx.executor.describe(),
+                        "first_pub": ctx.executor.first_metadata,
+                    }
+                )
             run.log_metrics({f"eval/{backend}/{k}": v for k, v in metrics.items()})
-        runs.append({"seed": seed, "mlflow_run_id": run.run_id, "metrics": metrics})
-    write_json(out, _record(cfg, "evaluate", runs, trained.describe))
+            run.log_text(json.dumps(ran, indent=1, default=str), f"eval-{backend}-executors.json")
+        runs.append(
+            {"seed": seed, "mlflow_run_id": run.run_id, "metrics": metrics, "executors": ran}
+        )
+    record = _record(cfg, "evaluate", runs, trained.describe)
+    write_json(out, {**record, "evaluation": setting})
     return out
 
 
@@ -454,6 +474,11 @@ def sweep_points(
             for option, value in point.items()
         ]
         label = "".join(f"{option}{_label_value(value)}/" for option, value in point.items())
+        if any(label == known for known, _, _ in points):  # its metrics would overwrite
+            raise ConfigError(
+                f"evaluation.{cfg.choices.get('backend')}.sweep gives the point {point} twice "
+                "(a null stands for the backend's own value); list each value once"
+            )
         points.append((label, point, fixed + overrides))
     return points
 

@@ -113,6 +113,11 @@ def validate(cfg: DictConfig) -> None:
                 built["paper"].check_backend(built["backend"])
         check_run_options(cfg.get("seed"), cfg.get("torch_threads"), cfg.get("job"))
         for backend, setting in (cfg.get("evaluation") or {}).items():
+            if backend not in group_options("backend"):  # a misspelt entry would be ignored
+                raise ConfigError(
+                    f"evaluation.{backend}: there is no backend {backend}; choose among "
+                    f"{', '.join(group_options('backend'))}"
+                )
             check_evaluation(backend, OmegaConf.to_container(setting, resolve=True))
         unknown = sorted(set(cfg.get("run_in_profiles") or ()) - set(group_options("profile")))
         if unknown:  # the job would be skipped in every profile, silently

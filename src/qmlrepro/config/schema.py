@@ -142,8 +142,8 @@ class BackendConfig:
                 "options, as conf/backend/*.yaml do"
             )
         executor = dict(self.executor)
-        check_executor_options(executor)
-        for key in RESTATED:
+        cls = check_executor_options(executor)
+        for key in getattr(cls, "RESTATES", RESTATED):
             if key in executor and executor[key] != getattr(self, key):
                 raise ConfigError(
                     f"backend.executor.{key}={executor[key]} differs from backend.{key}="
@@ -169,8 +169,8 @@ class BackendConfig:
 
 # Options a backend states once at its top level and its executor reads by interpolation
 # (``${backend.shots}``): set on the executor alone they would be run but not recorded as the
-# backend's, so a difference is refused. (``device`` is not among them: IBMRuntime's names the
-# IBM device, the backend's the torch one.)
+# backend's, so a difference is refused. An executor class may name more (``RESTATES``: the torch
+# one adds device and dtype); ``device`` is not in the default, IBMRuntime's names an IBM device.
 RESTATED = ("shots", "seed")
 
 # The type and range of every numeric option an executor constructor takes (qmlrepro.quantum).
@@ -186,7 +186,7 @@ EXECUTOR_NUMBERS = {
 }
 
 
-def check_executor_options(executor: dict) -> None:
+def check_executor_options(executor: dict) -> type:
     """``backend.executor``: its ``_target_`` exists, every option it needs is set (not null)
     and every option is in range, so a bad value stops before a run opens, not inside one."""
     target = str(executor.get("_target_"))
@@ -229,6 +229,7 @@ def check_executor_options(executor: dict) -> None:
                 f"backend.executor.{key} x scale = {executor[key] * scale:g} is a depolarising "
                 "probability above 1; lower the rate or backend.executor.scale"
             )
+    return cls
 
 
 @dataclass

@@ -28,8 +28,9 @@ from qmlrepro.quantum.spec import CircuitSpec
 class CircuitPub:
     """A PUB of a model circuit: ``spec`` with ``inputs`` (B, n_amp + n_in), amplitudes first,
     angles in radians, and ``weights`` (n_w,) shared by every row or (B, n_w) one set per row
-    (radians). Arrays or tensors; executors read them as float64 (Qiskit) or in their own dtype
-    (torch). ``inputs=None`` is one row of zeros (circuits without inputs)."""
+    (radians; with one input row, that row is shared by every weight set). Arrays or tensors;
+    executors read them as float64 (Qiskit) or in their own dtype (torch). ``inputs=None`` is one
+    row of zeros (circuits without inputs); ``weights=None`` only for circuits without weights."""
 
     spec: CircuitSpec
     inputs: Any = None
@@ -52,13 +53,35 @@ class CircuitPub:
         )
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """(inputs (B, n_amp + n_in), weights (n_w,) or (B, n_w)) as float64 NumPy arrays."""
-        inputs = (
-            np.zeros((1, len(self.spec.inputs) + self.spec.n_amplitude_inputs))
-            if self.inputs is None
-            else _numpy(self.inputs)
-        )
-        weights = np.zeros(len(self.spec.weights)) if self.weights is None else _numpy(self.weights)
+        """(inputs (B, n_amp + n_in), weights (n_w,) or (B, n_w)) as float64 NumPy arrays, after
+        checking their shapes: every executor reads a PUB the same way.
+
+        Raises:
+            QmlreproError: inputs that are not (B, n_amp + n_in); weights missing for a circuit
+                that has some, or not (n_w,) / (R, n_w); R weight rows with neither 1 nor R
+                input rows.
+        """
+        n_in = len(self.spec.inputs) + self.spec.n_amplitude_inputs
+        n_w = len(self.spec.weights)
+        inputs = np.zeros((1, n_in)) if self.inputs is None else _numpy(self.inputs)
+        if inputs.ndim != 2 or inputs.shape[1] != n_in:
+            raise QmlreproError(
+                f"PUB inputs must be (B, {n_in}) for this circuit, got {inputs.shape}"
+            )
+        if self.weights is None:
+            if n_w:
+                raise QmlreproError(f"this circuit has {n_w} weights: give them in the PUB")
+            return inputs, np.zeros(0)
+        weights = _numpy(self.weights)
+        if weights.ndim not in (1, 2) or weights.shape[-1] != n_w:
+            raise QmlreproError(
+                f"PUB weights must be ({n_w},) or (B, {n_w}) for this circuit, got {weights.shape}"
+            )
+        if weights.ndim == 2 and len(inputs) not in (1, len(weights)):
+            raise QmlreproError(
+                f"PUB inputs have {len(inputs)} rows and weights {len(weights)}: give one input "
+                "row (shared by every weight set) or one per weight set"
+            )
         return inputs, weights
 
 
@@ -110,6 +133,16 @@ class Executor(ABC):
     shots: int | None = None
     seed: int | None = None
     differentiable: bool = False
+    # constructor options that restate the backend's top-level keys (``${backend.shots}``): the
+    # config schema refuses a backend.executor value that differs from the backend's
+    RESTATES: tuple[str, ...] = ("shots", "seed")
+    first_metadata: dict[str, Any] | None = None  # the first PUB result's, for run records
+
+    def _remember(self, result: "ExecutorResult") -> "ExecutorResult":
+        """Keep the first PUB's metadata (ISA depth, two-qubit gates, ...) for the run record."""
+        if self.first_metadata is None and len(result):
+            self.first_metadata = dict(result[0].metadata)
+        return result
 
     @abstractmethod
     def run(
@@ -121,8 +154,9 @@ class Executor(ABC):
     ) -> ExecutorResult:
         """Evaluate every PUB (no gradient).
 
-        ``shots`` overrides the executor's shot count for this call (exact executors refuse a
-        value); ``seed`` the seed of this call's sampling (None: the executor's own stream).
+        ``shots`` overrides the executor's shot count for this call (an executor that cannot
+        sample, ``AerStatevector``, refuses a value; the torch one samples); ``seed`` the seed of
+        this call's sampling (None: the executor's next per-call stream).
 
         Raises:
             UnsupportedGate: a circuit this executor cannot run faithfully.

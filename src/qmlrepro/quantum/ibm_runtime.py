@@ -221,23 +221,33 @@ class IBMRuntime(SamplingExecutor):
     def _transpile(self, circuit: QuantumCircuit) -> QuantumCircuit:
         return self.layout.run(circuit)
 
+    def _begin_call(self) -> None:
+        self._job_ids = []
+
     def _job_metadata(self) -> dict:
-        return {"job_ids": list(self._job_ids)}
+        """The jobs behind this call (every measurement setting's); on hardware the sampling is
+        the device's, so no seed is reported."""
+        return {"job_ids": list(self._job_ids), **({} if self.local else {"seed": None})}
 
     def _sample(self, pubs, logical, shots, seed):
         # Keyed on the logical PUBs: transpilation (VF2 layout has time limits) may differ
         # between runs, and a rerun must still find its job.
-        key = pubs_key(logical, shots, f"{self.backend.name}:o{self.optimization_level}")
+        # Local mode samples Aer with the seed, so its results are the seed's; hardware's are not.
+        where = f"{self.backend.name}:o{self.optimization_level}"
+        if self.local and seed is not None:
+            where += f":s{seed}"
+        key = pubs_key(logical, shots, where)
         saved = self.store.result(key)
-        self._job_ids = [a["job_id"] for a in (self.store.record(key) or {}).get("attempts", [])]
         if saved is not None:
+            self._job_ids += [
+                a["job_id"] for a in (self.store.record(key) or {}).get("attempts", [])
+            ]
             return saved
         record = self.store.record(key) or {"attempts": []}
         job = self._fetch(key, record)
         for attempt in range(self.max_retries + 1):
             if job is None:
                 job = self._submit(pubs, key, record, shots, seed)
-            self._job_ids = [a["job_id"] for a in record["attempts"]]
             result, failure = self._patiently(key, job.job_id(), lambda j=job: self._outcome(j))
             if failure is None:
                 break
@@ -251,6 +261,7 @@ class IBMRuntime(SamplingExecutor):
                 ) from failure
             time.sleep(min(60, 2**attempt))
             job = None
+        self._job_ids += [a["job_id"] for a in record["attempts"]]
         arrays = packed_bits(result, shots, pubs)
         self.store.save_result(key, arrays)
         record["status"] = "DONE"

@@ -114,14 +114,35 @@ class QiskitExecutor(Executor):
         return QiskitLayer(spec, self, init_weights)
 
     def run(self, pubs, *, shots=None, seed=None) -> ExecutorResult:
+        """Every PUB's values and metadata. A sampling call draws from ``seed`` or, without
+        one, from the executor's next per-call stream; PUB i of the call from its own stream
+        ``derive_seed(call seed, "pub", i)`` (no two PUBs share random numbers)."""
         if shots is not None and shots < 1:
             raise ConfigError(f"shots={shots} must be >= 1")
+        pubs = [CircuitPub.coerce(pub) for pub in pubs]
+        arrays = [pub.arrays() for pub in pubs]  # every PUB's shapes are checked before any run
+        call_seed = self._call_seed(seed)
+        self._begin_call()
         results = []
-        for pub in map(CircuitPub.coerce, pubs):
-            inputs, weights = pub.arrays()
-            values, metadata = self._evaluate(pub.spec, inputs, weights, shots, seed)
+        for i, (pub, (inputs, weights)) in enumerate(zip(pubs, arrays, strict=True)):
+            pub_seed = None if call_seed is None else derive_seed(call_seed, "pub", i)
+            values, metadata = self._evaluate(pub.spec, inputs, weights, shots, pub_seed)
             results.append(PubResult(values, metadata))
-        return ExecutorResult(tuple(results), self.describe())
+        return self._remember(ExecutorResult(tuple(results), self.describe()))
+
+    def _call_seed(self, seed: int | None) -> int | None:
+        """The seed of this call's sampling: ``seed`` when given; else, for the k-th call of a
+        seeded sampling executor, ``derive_seed(executor seed, "sampler", k)``, so the batches
+        of one evaluation draw independent shots (one restarted stream would give images k and
+        k + batch the same random numbers) and a rerun with the same seed draws the same ones;
+        None for exact or unseeded executors."""
+        if seed is not None or self.seed is None or self.shots is None:
+            return seed
+        self._calls = getattr(self, "_calls", 0) + 1
+        return derive_seed(self.seed, "sampler", self._calls - 1)
+
+    def _begin_call(self) -> None:
+        """Reset what a call collects (hardware job ids); nothing on simulators."""
 
     @abstractmethod
     def _evaluate(
@@ -162,7 +183,7 @@ class QiskitExecutor(Executor):
         return pubs
 
 
-def _sub(seed: int | None, index: int) -> int | None:
+def _setting(seed: int | None, index: int) -> int | None:
     return None if seed is None else derive_seed(seed, "setting", index)
 
 
@@ -194,16 +215,6 @@ class SamplingExecutor(QiskitExecutor):
             raise ConfigError(f"shots={shots} must be >= 1")
         self.shots, self.seed = shots, seed
 
-    def _call_seed(self) -> int | None:
-        """Seed of the next call that gives none: ``derive_seed(seed, "sampler", k)`` for the
-        k-th such call of this executor, so the batches of one evaluation draw independent shots
-        (one restarted stream would give images k and k + batch the same random numbers) and a
-        rerun with the same seed draws the same ones; None without a seed (unseeded)."""
-        if self.seed is None:
-            return None
-        self._calls = getattr(self, "_calls", 0) + 1
-        return derive_seed(self.seed, "sampler", self._calls - 1)
-
     @abstractmethod
     def _transpile(self, circuit: QuantumCircuit) -> QuantumCircuit: ...
 
@@ -233,13 +244,12 @@ class SamplingExecutor(QiskitExecutor):
 
     def _evaluate(self, spec, inputs, weights, shots, seed):
         shots = self.shots if shots is None else shots
-        seed = self._call_seed() if seed is None else seed
         isa: list[QuantumCircuit] = []
         if spec.observables is not None:
             groups = observable_circuits(spec)
             # each measurement setting samples its own stream of the call's seed
             bits = [
-                self._bits(g.circuit, spec, inputs, weights, shots, _sub(seed, i), isa)
+                self._bits(g.circuit, spec, inputs, weights, shots, _setting(seed, i), isa)
                 for i, g in enumerate(groups)
             ]
             values = expectations_from_bits(spec, groups, bits)
@@ -251,7 +261,7 @@ class SamplingExecutor(QiskitExecutor):
         return values, {"shots": shots, "seed": seed, **isa_metadata(isa), **self._job_metadata()}
 
     def _job_metadata(self) -> dict:
-        """Extra metadata of the last sampling (hardware job ids); none on simulators."""
+        """Extra metadata of this call's sampling (hardware job ids); none on simulators."""
         return {}
 
 

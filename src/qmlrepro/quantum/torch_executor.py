@@ -258,6 +258,7 @@ class TorchStatevector(Executor):
     """
 
     differentiable = True
+    RESTATES = ("device", "dtype", "shots", "seed")
 
     def __init__(
         self,
@@ -278,11 +279,22 @@ class TorchStatevector(Executor):
         self.dtype = torch.float32 if dtype == "float32" else torch.float64
         self.shots, self.seed = shots, seed
         self._runs = 0
+        self._layers = 0
 
     def _layer_seed(self) -> int | None:
+        """The shot stream of the next layer: ``derive_seed(seed, "torch_shots")`` for the
+        first (the stream a model's one quantum layer always had), ``derive_seed(seed,
+        "torch_shots", k)`` for the k-th after it, so two sampled layers never share shots."""
         from qmlrepro.training.seeding import derive_seed
 
-        return None if self.seed is None else derive_seed(self.seed, "torch_shots")
+        k, self._layers = self._layers, self._layers + 1
+        if self.seed is None:
+            return None
+        return (
+            derive_seed(self.seed, "torch_shots")
+            if k == 0
+            else derive_seed(self.seed, "torch_shots", k)
+        )
 
     def layer(self, spec: CircuitSpec, init_weights: torch.Tensor) -> TorchCircuit:
         """A :class:`TorchCircuit` for ``spec`` (on the CPU; the model moves it)."""
@@ -306,7 +318,12 @@ class TorchStatevector(Executor):
             seed = derive_seed(self.seed, "torch_run", self._runs)
         self._runs += 1
         results = []
-        for pub in map(CircuitPub.coerce, pubs):
+        pubs = [CircuitPub.coerce(pub) for pub in pubs]
+        for pub in pubs:
+            pub.arrays()  # shapes checked as on every executor, before any run
+        call_seed = seed
+        for i, pub in enumerate(pubs):
+            seed = None if call_seed is None else derive_seed(call_seed, "pub", i)
             weights = None if pub.weights is None else torch.as_tensor(pub.weights)
             per_row = weights is not None and weights.dim() == 2
             module = TorchCircuit.from_spec(
@@ -328,7 +345,7 @@ class TorchStatevector(Executor):
                     {"shots": shots, "seed": seed if shots is not None else None},
                 )
             )
-        return ExecutorResult(tuple(results), self.describe())
+        return self._remember(ExecutorResult(tuple(results), self.describe()))
 
     def describe(self) -> dict:
         return {

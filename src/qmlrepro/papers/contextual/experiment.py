@@ -126,6 +126,8 @@ def fit(
 
 
 class ContextualExperiment(Experiment):
+    takes_eval_inputs = True  # evaluation.<backend>.inputs caps the test sequences
+
     def _sweep(self) -> tuple[DictConfig, list, list[tuple[str, float]]]:
         """The model's constructor config, its sizes (null = its own fixed memory) and its
         tuning budget: (label, lr) tries, ``sweep.restarts`` initialisations per learning rate

@@ -33,6 +33,8 @@ CIRCUIT_BATCH = 10  # images per executor call (one PUB each: amplitude encoding
 
 
 class HqvitExperiment(Experiment):
+    takes_eval_inputs = True  # evaluation.<backend>.inputs caps the test images
+
     def _tokens(self, train: bool, limit: int | None) -> tuple[torch.Tensor, torch.Tensor]:
         images, labels = image_tensors(self.cfg.dataset, train=train, limit=limit)
         return patchify(images, self.cfg.paper.patch), labels
