@@ -255,6 +255,8 @@ def test_clipping_to_the_quantitys_range():
     one_sided = Interval(0.98, 0.9, 1.04, 4).clip(*PROBABILITY)
     assert (one_sided.low, one_sided.high) == (0.9, 1.0)
     assert Interval(0.5, None, None, 1).clip(*PROBABILITY).low is None
+    below = Interval(0.0, -0.5, -0.1, 3).clip(*PROBABILITY)  # e.g. a bootstrap of a ratio
+    assert (below.low, below.high) == (0.0, 0.0)
     with pytest.raises(ValueError):
         Interval(120.0, 110.0, 130.0, 3).clip(*PERCENT)
     with pytest.raises(ValueError):
@@ -309,6 +311,10 @@ def test_bootstrap_argmax_over_seeds():
     flat = 0.5 + rng.normal(0, 0.2, size=(6, 5))
     f = bootstrap_argmax(x, flat, seed=0, n_resamples=2000)
     assert f.low in x and f.high in x and f.width >= 6
+    # bounds are grid points even when a quantile falls between two resampled positions
+    for k in range(20):
+        few = bootstrap_argmax(x, flat, seed=k, n_resamples=10)
+        assert few.low in x and few.high in x
     assert bootstrap_argmax(x, flat, seed=0, n_resamples=2000) == f
     assert not bootstrap_argmax(x, peaked[:1], seed=0).has_interval
     with pytest.raises(ValueError):
