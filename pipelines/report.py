@@ -6,7 +6,7 @@ import yaml
 
 from qmlrepro.cli import run_cli
 from qmlrepro.paths import project_root, resolve
-from qmlrepro.report.writer import stage_list, write_report
+from qmlrepro.report.writer import stage_list, update_readme_verdicts, write_report
 from qmlrepro.tracking.git import git_state
 
 
@@ -22,6 +22,11 @@ def main(args: Sequence[str]) -> None:
     )
     for path in written:
         print(f"wrote {path.relative_to(project_root())}")
+    # README shows the default profile's verdicts (what `make reproduce-paper` gives), never a
+    # smoke or paper-scale run's
+    readme = project_root() / "README.md"
+    if params["profile"] == "default" and update_readme_verdicts(written[0], readme):
+        print("updated the verdict table of README.md")
 
 
 if __name__ == "__main__":

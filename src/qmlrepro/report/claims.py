@@ -76,6 +76,8 @@ class Verdict:
     unit: str = ""
     digits: int = 2
     signed: bool = False
+    # what paper_value is: "paper" (its reported number) or e.g. "expected" (a reference of ours)
+    reference: str = "paper"
 
     @property
     def estimate(self) -> float | None:
@@ -134,7 +136,7 @@ class Verdict:
         if ours := self.numbers():
             parts.append(f"ours {ours}")
         if paper := self.paper():
-            parts.append(f"paper {paper}")
+            parts.append(f"{self.reference} {paper}")
         body = "; ".join(parts)
         text = f"{head}: {body}." if body else f"{head}."
         reason = self.reason.strip()
@@ -195,6 +197,9 @@ class Claim:
     bounds: tuple[float | None, float | None] | None = None
     unit: str = ""
     digits: int = 2
+    # "paper" when paper_value is the paper's reported number; name any other reference (e.g.
+    # "expected" for our construction's own prediction) so no table calls it the paper's
+    reference: str = "paper"
 
     _signed = False
 
@@ -221,7 +226,17 @@ class Claim:
             self.unit,
             self.digits,
             self._signed,
+            self.reference,
         )
+
+    def _compared(self, ours: PerSeed, control: "PerSeed | float") -> "Interval | Verdict":
+        """The interval of ours - control (paired, or Welch with ``paired=False``), clipped; or
+        the verdict that there is nothing or too little to compare."""
+        interval = _difference(ours, control, getattr(self, "paired", True), self.confidence)
+        if interval is None:
+            return self.verdict(Status.TOO_FEW_SEEDS, "no seeds to compare")
+        interval = self._clip(interval)
+        return self._too_few(interval, interval.n) or interval
 
     def _clip(self, interval: Interval) -> Interval:
         return interval if self.bounds is None else interval.clip(*self.bounds)
@@ -324,12 +339,9 @@ class PairedDifference(Claim):
             raise ValueError(f"direction must be 'greater' or 'less', got {self.direction!r}")
 
     def evaluate(self, ours: PerSeed, control: PerSeed) -> Verdict:
-        interval = _difference(ours, control, self.paired, self.confidence)
-        if interval is None:
-            return self.verdict(Status.TOO_FEW_SEEDS, "no seeds to compare")
-        interval = self._clip(interval)
-        if too_few := self._too_few(interval, interval.n):
-            return too_few
+        interval = self._compared(ours, control)
+        if isinstance(interval, Verdict):
+            return interval
         assert interval.low is not None and interval.high is not None
         greater = self.direction == "greater"
         side = "above" if greater else "below"
@@ -389,12 +401,9 @@ class Equivalence(Claim):
             raise ValueError(f"margin must be > 0, got {self.margin}")
 
     def evaluate(self, ours: PerSeed, control: PerSeed | float) -> Verdict:
-        interval = _difference(ours, control, self.paired, self.confidence)
-        if interval is None:
-            return self.verdict(Status.TOO_FEW_SEEDS, "no seeds to compare")
-        interval = self._clip(interval)
-        if too_few := self._too_few(interval, interval.n):
-            return too_few
+        interval = self._compared(ours, control)
+        if isinstance(interval, Verdict):
+            return interval
         return self._region(interval, -self.margin, self.margin, "the margin")
 
 

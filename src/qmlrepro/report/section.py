@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qmlrepro.report.claims import Verdict
 from qmlrepro.report.results import JobResult, PaperResults
 from qmlrepro.report.stats import Summary, paired_difference, summarize
 
@@ -13,9 +14,14 @@ SECTIONS: dict[str, "ReportSection"] = {}
 
 @dataclass
 class SectionBody:
+    """A section's text. ``verdicts``: one typed :class:`Verdict` per claim (from the shared
+    claim types of :mod:`qmlrepro.report.claims`), listed in the section and in the verdict table
+    that opens REPORT.md; ``verdict``: free prose, for a section whose claims are not typed yet."""
+
     markdown: str
-    verdict: str
+    verdict: str = ""
     deviations: list[str] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
 
 
 class PlotSink:

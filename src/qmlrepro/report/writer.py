@@ -2,13 +2,13 @@
 
 import datetime as dt
 import importlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from qmlrepro.papers import paper_modules
 from qmlrepro.report.results import JobResult, PaperResults, metrics_path
-from qmlrepro.report.section import SECTIONS, PlotSink
+from qmlrepro.report.section import SECTIONS, PlotSink, ReportSection, SectionBody
 
 
 def load_sections() -> None:
@@ -63,6 +63,14 @@ def write_report(
         "",
     ]
     sections = sorted(SECTIONS.values(), key=lambda s: (s.order, s.paper_id))
+    bodies: dict[str, SectionBody] = {}
+    for section in sections:
+        results = papers.get(section.paper_id)
+        if results is not None:
+            sink = PlotSink(plots_dir, out.parent, section.paper_id)
+            bodies[section.paper_id] = section.body(results, sink)
+            written += sink.written
+    parts += ["## Verdicts", "", verdict_table(sections, bodies), ""]
     toc = [f"- [{s.title}](#{_anchor(s.title)})" for s in sections]
     parts += ["## Contents", "", *toc, ""]
     if missing:
@@ -77,10 +85,12 @@ def write_report(
         if results is None:
             parts += [f"_No results in profile `{profile}`: no job of this paper has run._", ""]
             continue
-        sink = PlotSink(plots_dir, out.parent, section.paper_id)
-        body = section.body(results, sink)
-        written += sink.written
-        parts += [body.markdown, "", f"**Verdict.** {body.verdict}", ""]
+        body = bodies[section.paper_id]
+        parts += [body.markdown, ""]
+        if body.verdicts:
+            parts += ["**Verdicts.**", ""] + [f"- {v.line()}" for v in body.verdicts] + [""]
+        if body.verdict:
+            parts += [f"**Verdict.** {body.verdict}", ""]
         deviations = [*section.deviations, *body.deviations]
         parts += ["**Deviations from the paper.**", ""]
         parts += [f"- {d}" for d in deviations] or ["- none"]
@@ -88,6 +98,57 @@ def write_report(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(parts).rstrip() + "\n")
     return [out, *written]
+
+
+def verdict_table(sections: Sequence[ReportSection], bodies: Mapping[str, SectionBody]) -> str:
+    """The table that opens REPORT.md (and README's verdict block): per paper and claim, the
+    verdict, our key number and the paper's. A section whose claims are not typed yet gets one
+    row pointing to its prose verdict."""
+    lines = ["| paper | claim | verdict | ours | paper's |", "|---|---|---|---|---|"]
+    for section in sections:
+        body = bodies.get(section.paper_id)
+        link = f"[{section.paper_id}](#{_anchor(section.title)})"
+        if body is None:
+            lines.append(f"| {link} | {section.claim} | not run | — | — |")
+            continue
+        if not body.verdicts:
+            lines.append(f"| {link} | {section.claim} | see its section | — | — |")
+            continue
+        for verdict in body.verdicts:
+            cells = [
+                link,
+                verdict.claim or section.claim,
+                f"**{verdict.status.value}**",
+                verdict.numbers() or "—",
+                _reference(verdict),
+            ]
+            lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def _reference(verdict) -> str:
+    """The paper's number, or a reference of ours named as such ("1.00 (expected (ours))")."""
+    text = verdict.paper()
+    if not text:
+        return "—"
+    return text if verdict.reference == "paper" else f"{text} ({verdict.reference})"
+
+
+README_BEGIN, README_END = "<!-- report:verdicts -->", "<!-- /report:verdicts -->"
+
+
+def update_readme_verdicts(report: Path, readme: Path) -> bool:
+    """Copy REPORT.md's verdict table into README.md between its markers; False (nothing
+    written) when either has no such block."""
+    text, source = readme.read_text(), report.read_text()
+    if README_BEGIN not in text or "## Verdicts\n\n" not in source:
+        return False
+    table = source.split("## Verdicts\n\n", 1)[1].split("\n\n", 1)[0]
+    table = table.replace("](#", "](results/REPORT.md#")
+    head, rest = text.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    readme.write_text(f"{head}{README_BEGIN}\n{table}\n{README_END}{tail}")
+    return True
 
 
 def _anchor(title: str) -> str:

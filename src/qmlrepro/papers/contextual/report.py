@@ -6,6 +6,8 @@ import re
 from collections import defaultdict
 
 from qmlrepro.config.compose import compose_config
+from qmlrepro.papers.contextual.claims import IDEAL_IS_EXACT, d_star_growth, khrnn_exact
+from qmlrepro.report.claims import Status, Verdict
 from qmlrepro.report.results import JobResult, PaperResults, ran
 from qmlrepro.report.section import PlotSink, ReportSection, SectionBody, register_section
 from qmlrepro.report.stats import loglog_slope, summarize
@@ -15,6 +17,7 @@ CLASSICAL = (
     ("lstm", "LSTM (memory 2d)"),
     ("transformer", "Transformer"),
 )
+RECURRENT = ("gru", "lstm")  # memory = recurrent state; a Transformer's d_model is no bound
 BACKENDS = (
     ("aer_statevector", "Aer statevector"),
     ("aer_shots", "Aer shots"),
@@ -133,7 +136,7 @@ class ContextualSection(ReportSection):
         quantum = ran(results.get("contextual-quantum"))
         classical = {family: ran(results.get(f"contextual-{family}")) for family, _ in CLASSICAL}
         if quantum is None and not any(classical.values()):
-            return SectionBody("No contextual stage has run.", "**not tested**: nothing ran")
+            return SectionBody("No contextual stage has run.", verdicts=[IDEAL_IS_EXACT])
         threshold = float(compose_config(["paper=contextual"]).paper.kl_threshold)
         q_curves = curves(quantum) if quantum else {}
         c_curves = {f: curves(r) for f, r in classical.items() if r is not None}
@@ -164,9 +167,9 @@ class ContextualSection(ReportSection):
         lines += self._circuit_table(results, tasks)
         if tasks:
             lines += ["", self._plot(plots, tasks, blind, q_curves, c_curves, threshold)]
-        return SectionBody(
-            "\n".join(lines), self._verdict(tasks, blind, q_curves, c_curves, d_star, threshold)
-        )
+        lines += self._floor_note(tasks, blind, c_curves)
+        verdicts = self._verdicts(tasks, blind, q_curves, c_curves, d_star, threshold)
+        return SectionBody("\n".join(lines), verdicts=verdicts)
 
     @staticmethod
     def _setup(result: JobResult, threshold: float) -> str:
@@ -331,62 +334,74 @@ class ContextualSection(ReportSection):
         return plots.save(fig, "kl_vs_memory", "held-out KL against memory per task")
 
     @staticmethod
-    def _verdict(tasks, blind, q_curves, c_curves, d_star, threshold) -> str:
-        parts = []
-        q_means = {
-            t: summarize([kl for _, kl in next(iter(q_curves[t].values())).values()]).mean
-            for t in tasks
-            if t in q_curves
-        }
-        if q_means:
-            kls = [kl for t in q_means for _, kl in next(iter(q_curves[t].values())).values()]
-            hits = sum(kl <= threshold for kl in kls)
-            verdict = (
-                "reproduced"
-                if hits == len(kls)
-                else "partly reproduced"
-                if hits
-                else "not reproduced"
-            )
-            parts.append(
-                f"**{verdict}** (k-HRNN): trained with n qubits it reaches KL <= {threshold:g} on "
-                f"{hits} of {len(kls)} (task, seed) pairs (worst task mean "
-                f"{max(q_means.values()):.4f})"
-                + (
-                    "; the same circuit with the generator's parameters is exact on every task "
-                    "(tested), so the misses are failures of training, not of the model"
-                    if hits < len(kls)
-                    else ""
+    def _verdicts(tasks, blind, q_curves, c_curves, d_star, threshold) -> list[Verdict]:
+        """One verdict per task for the trained k-HRNN, the by-construction exactness of its
+        ideal parameters, and one per k for the growth of the recurrent models' d* with n."""
+        verdicts = [IDEAL_IS_EXACT]
+        if not q_curves:
+            claim = khrnn_exact(0, 0, threshold)
+            verdicts.append(claim.verdict(Status.TOO_FEW_SEEDS, "the k-HRNN stage has not run"))
+        for n, k in tasks:
+            if (n, k) in q_curves:
+                seeds = next(iter(q_curves[(n, k)].values()))
+                kls = {seed: kl for seed, (_, kl) in seeds.items()}
+                verdicts.append(khrnn_exact(n, k, threshold).evaluate(kls))
+        recurrent = [f for f in RECURRENT if f in d_star]
+        for k in sorted({t[1] for t in tasks}):
+            ns = sorted(t[0] for t in tasks if t[1] == k)
+            claim = d_star_growth(k, ns)
+            if not recurrent:
+                verdicts.append(
+                    claim.verdict(Status.TOO_FEW_SEEDS, "no recurrent classical stage has run")
+                )
+                continue
+            found = {}
+            for n in ns:
+                ds = [d_star[f].get((n, k), math.nan) for f in recurrent]
+                ds = [d for d in ds if not math.isnan(d)]
+                if ds:
+                    found[n] = min(ds)
+            if len(found) >= 3:
+                xs = sorted(found)
+                verdicts.append(claim.evaluate(xs, [found[n] for n in xs]))
+                continue
+            sizes = [
+                memory
+                for f in recurrent
+                for t, by_size in c_curves[f].items()
+                if t[1] == k
+                for seeds in by_size.values()
+                for memory, _ in seeds.values()
+            ]
+            verdicts.append(
+                claim.verdict(
+                    Status.INCONCLUSIVE,
+                    f"no slope: a d* on {len(found)} of {len(ns)} tasks (a fit needs 3); no "
+                    f"recurrent model reached KL <= {threshold:g} at memory up to "
+                    f"{max(sizes, default=0):g}, above C(n, k) - 1 on some tasks, so what "
+                    "failed is learning at this data and training budget, not shown to be memory",
                 )
             )
-        else:
-            parts.append("**not tested** (k-HRNN): its stage has not run")
-        reached = [d for f in d_star.values() for d in f.values() if not math.isnan(d)]
-        if not c_curves:
-            parts.append("**not tested** (separation): no classical stage has run")
-        elif not reached:
-            excess = [
-                min(summarize([kl for _, kl in s.values()]).mean for s in c[t].values()) / blind[t]
-                - 1
-                for c in c_curves.values()
-                for t in tasks
-                if t in c and blind[t]
-            ]
-            below = sum(e < 0 for e in excess)
-            parts.append(
-                "**inconclusive** (separation): no classical model reached the threshold at any "
-                "size, so d* and its growth with n cannot be measured; their best KL was below "
-                f"the theta-blind floor on {below} of {len(excess)} (family, task) pairs "
-                f"(best {100 * min(excess):+.0f}% vs the floor): at this data and training budget "
-                "they learn (almost) nothing from part A, a failure of learning not shown to be "
-                "one of memory"
-            )
-        else:
-            parts.append(
-                "**see slopes** (separation): d* was found on "
-                f"{len(reached)} (family, task) pairs; compare the fitted slopes with k above"
-            )
-        return "; ".join(parts)
+        return verdicts
+
+    @staticmethod
+    def _floor_note(tasks, blind, c_curves) -> list[str]:
+        """How close the classical models' best KL comes to the theta-blind floor."""
+        excess = [
+            min(summarize([kl for _, kl in s.values()]).mean for s in c[t].values()) / blind[t] - 1
+            for c in c_curves.values()
+            for t in tasks
+            if t in c and blind[t]
+        ]
+        if not excess:
+            return []
+        below = sum(e < 0 for e in excess)
+        return [
+            "",
+            f"The classical models' best KL lies below the theta-blind floor on {below} of "
+            f"{len(excess)} (family, task) pairs (best {100 * min(excess):+.0f}% vs the floor): "
+            "where it does not, they have used (almost) nothing of part A.",
+        ]
 
 
 def _fmt(values: list[float]) -> str:

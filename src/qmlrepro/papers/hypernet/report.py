@@ -1,14 +1,23 @@
 """Report section: each task's enumerated landscape against the authors' numbers, P_opt vs depth,
 the trained circuits against classical searches with the same budget, and depolarising noise."""
 
-import math
+from dataclasses import replace
 
 from scipy import stats
 
 from qmlrepro.config.compose import compose_config
+from qmlrepro.papers.hypernet.claims import (
+    HIGH_PROBABILITY,
+    NOISE,
+    NOISE_DEPTH,
+    ONE_LOOP,
+    SHORT,
+    intermediate_depth,
+)
+from qmlrepro.report.claims import Threshold, Verdict, not_testable
 from qmlrepro.report.results import JobResult, PaperResults
 from qmlrepro.report.section import PlotSink, ReportSection, SectionBody, register_section
-from qmlrepro.report.stats import summarize
+from qmlrepro.report.stats import paired_interval, welch_interval
 
 TASKS = (
     ("mnist01", "MNIST 0 vs 1, 4x4 logistic, {-3,+1} (the authors' cost file)"),
@@ -46,7 +55,7 @@ PAPER_LANDSCAPE = {
         "choice": "{0,1}",
     },
 }
-PAPER_NOISE = {0.2: 0.76, 2.0: 0.56}  # fraction of 100,000 samples in the near-optimal set, D = 4
+PAPER_NOISE = {p: c.paper_value for p, c in NOISE.items()}  # best run, 100,000 samples, D = 4
 
 
 def _job(results: PaperResults, task: str, strategy: str, stage: str = "train"):
@@ -69,27 +78,23 @@ def _mean_se(values: list[float], digits: int = 3, scale: float = 1.0, fmt: str 
     m = sum(values) / len(values) * scale
     if len(values) < 2:
         return f"{m:.{digits}{fmt}}"
-    s = summarize(values)
-    return f"{m:.{digits}{fmt}} ± {s.std * scale / math.sqrt(s.n):.{digits}{fmt}}"
+    return f"{m:.{digits}{fmt}} ± {_se(values) * scale:.{digits}{fmt}}"
 
 
-def _welch(a: list[float], b: list[float]) -> tuple[float, float, float] | None:
-    """Mean difference a - b with its Welch 95% CI (starts at different depths are unpaired)."""
-    if len(a) < 2 or len(b) < 2:
-        return None
-    sa, sb = summarize(a), summarize(b)
-    va, vb = sa.std**2 / sa.n, sb.std**2 / sb.n
-    diff = sa.mean - sb.mean
-    if va + vb == 0:
-        return diff, diff, diff
-    dof = (va + vb) ** 2 / (va**2 / (sa.n - 1) + vb**2 / (sb.n - 1))
-    half = stats.t.ppf(0.975, dof) * math.sqrt(va + vb)
-    return diff, diff - half, diff + half
+def _se(values: list[float]) -> float:
+    """Standard error of the mean (scipy's sem, ddof 1); 0 for one value."""
+    return float(stats.sem(values)) if len(values) > 1 else 0.0
 
 
 def _depths(result: JobResult) -> list[int]:
     keys = result.runs[0]["metrics"]
     return sorted({int(k.split("/")[0][1:]) for k in keys if k.endswith("/p_opt")})
+
+
+def _common(result: JobResult, depths: list[int]) -> list[int]:
+    """The starts (seeds) that logged P_opt at every depth, sorted."""
+    seeds = [set(result.values(f"d{d}/p_opt")) for d in depths]
+    return sorted(set.intersection(*seeds)) if seeds else []
 
 
 def _noise_sweep(result: JobResult) -> dict[int, list[tuple[float, str]]]:
@@ -158,12 +163,14 @@ class HypernetSection(ReportSection):
         ]
         md += self._landscape_table(results)
         circuits = {t: _job(results, t, "circuit") for t, _ in TASKS}
-        depth_md, verdict, best_depths = self._depth_tables(results, circuits, plots)
+        depth_md, verdicts, best_depths = self._depth_tables(results, circuits, plots)
         md += depth_md
         md += self._budget_table(results, circuits, best_depths)
-        md += self._noise_table(results)
+        noise_md, noise_verdicts = self._noise_table(results)
+        md += noise_md
         deviations = self._run_deviations(results, circuits, profile)
-        return SectionBody("\n".join(md), verdict, deviations)
+        verdicts = [*verdicts, *noise_verdicts, ONE_LOOP]
+        return SectionBody("\n".join(md), deviations=deviations, verdicts=verdicts)
 
     @staticmethod
     def _landscape_table(results: PaperResults) -> list[str]:
@@ -210,9 +217,9 @@ class HypernetSection(ReportSection):
 
     def _depth_tables(
         self, results: PaperResults, circuits: dict, plots: PlotSink
-    ) -> tuple[list[str], str, dict[str, int]]:
+    ) -> tuple[list[str], list[Verdict], dict[str, int]]:
         md: list[str] = []
-        verdicts: list[str] = []
+        verdicts: list[Verdict] = []
         best_depths: dict[str, int] = {}
         curves: dict[str, tuple[list[int], list[float], list[float]]] = {}
         for task, label in TASKS:
@@ -220,6 +227,12 @@ class HypernetSection(ReportSection):
             if result is None:
                 if results.get(f"hypernet-{task}-circuit") is not None:
                     md += [f"{label}: circuit search runs in the `paper` profile only.", ""]
+                    verdicts.append(
+                        not_testable(
+                            f"trained circuit finds optimal BNNs; P_opt by depth ({SHORT[task]})",
+                            "the circuit search on this task runs in the `paper` profile only",
+                        )
+                    )
                 continue
             sampled = _job(results, task, "circuit", "eval-aer_shots")
             depths = _depths(result)
@@ -237,7 +250,7 @@ class HypernetSection(ReportSection):
             for depth in depths:
                 p_opt = _values(result, f"d{depth}/p_opt")
                 means.append(sum(p_opt) / len(p_opt))
-                ses.append(summarize(p_opt).std / math.sqrt(len(p_opt)) if len(p_opt) > 1 else 0.0)
+                ses.append(_se(p_opt))
                 hits = sum(v > 0.5 for v in p_opt)
                 lines.append(
                     f"| {depth} | {result.describe.get(f'd{depth}_parameters', '?')} | "
@@ -251,14 +264,20 @@ class HypernetSection(ReportSection):
             best = depths[max(range(len(depths)), key=lambda i: means[i])]
             best_depths[task] = best
             curves[label] = (depths, means, ses)
-            md += [*lines, "", self._choices(result, best), ""]
-            verdicts.append(self._depth_verdict(result, depths, best, label))
-            verdicts.append(self._high_probability_verdict(result, best, label))
+            md += [*lines, "", self._choices(result, best), self._welch_line(result, depths, best)]
+            md += [""]
+            verdicts.append(self._depth_verdict(result, depths, task))
+            verdicts.append(self._high_probability_verdict(result, best, task))
         if curves:
             md += [self._depth_plot(curves, plots), ""]
-        if not verdicts:
-            verdicts = ["**not tested**: no circuit search ran in this profile"]
-        return md, "\n".join(f"\n- {v}" for v in verdicts), best_depths
+        if not any(results.get(f"hypernet-{t}-circuit") is not None for t, _ in TASKS):
+            verdicts.append(
+                not_testable(
+                    "trained circuit finds optimal BNNs; an intermediate depth maximises P_opt",
+                    "no circuit search ran in this profile",
+                )
+            )
+        return md, verdicts, best_depths
 
     @staticmethod
     def _choices(result: JobResult, depth: int) -> str:
@@ -273,45 +292,51 @@ class HypernetSection(ReportSection):
         )
 
     @staticmethod
-    def _depth_verdict(result: JobResult, depths: list[int], best: int, label: str) -> str:
-        p = {d: _values(result, f"d{d}/p_opt") for d in depths}
-        claim = f"an intermediate depth maximises P_opt ({label})"
-        vs_first = _welch(p[best], p[depths[0]])
-        vs_last = _welch(p[best], p[depths[-1]])
-
-        def fmt(w, other):
-            if w is None:
-                return f"vs D = {other}: n/a"
-            return f"vs D = {other}: {w[0]:+.3f} [{w[1]:+.3f}, {w[2]:+.3f}]"
-
-        detail = (
-            f"best D = {best}; P_opt difference (Welch 95% CI) {fmt(vs_first, depths[0])}, "
-            f"{fmt(vs_last, depths[-1])}"
-        )
-        if best in (depths[0], depths[-1]):
-            return f"**not reproduced**: {claim}; the maximum is at the edge of the range; {detail}"
-        if vs_first and vs_last and vs_first[1] > 0 and vs_last[1] > 0:
-            return f"**reproduced**: {claim}; {detail}"
-        return f"**not reproduced (inconclusive)**: {claim}; {detail}"
+    def _welch_line(result: JobResult, depths: list[int], best: int) -> str:
+        """P_opt at the best depth minus the shallowest / deepest, Welch 95% CI (the starts at
+        different depths are independent draws, so unpaired)."""
+        parts = []
+        for other in dict.fromkeys((depths[0], depths[-1])):
+            a, b = _values(result, f"d{best}/p_opt"), _values(result, f"d{other}/p_opt")
+            if other == best or not a or not b:
+                continue
+            parts.append(f"vs D = {other}: {welch_interval(a, b).format(3, signed=True)}")
+        if not parts:
+            return ""
+        return f"P_opt at D = {best} minus (Welch t): " + "; ".join(parts) + "."
 
     @staticmethod
-    def _high_probability_verdict(result: JobResult, depth: int, label: str) -> str:
-        """'Yields optimal BNNs with high probability': P_opt > 1/2 at the best depth, with the
-        starts' 95% CI above 1/2."""
-        p_opt = _values(result, f"d{depth}/p_opt")
-        claim = (
-            "the trained circuit yields an optimal BNN with probability > 1/2 "
-            f"({label}, D = {depth})"
+    def _depth_verdict(result: JobResult, depths: list[int], task: str) -> Verdict:
+        """The argmax over depths of mean P_opt, with a bootstrap interval over starts, lies
+        inside the grid. The paper gives no position, so the verdict carries no paper value."""
+        claim = intermediate_depth(task, depths)
+        if claim is None:
+            return not_testable(
+                f"an intermediate circuit depth maximises P_opt ({SHORT[task]})",
+                f"depths {depths} have no interior point",
+            )
+        curves = [
+            [result.values(f"d{d}/p_opt")[s] for d in depths] for s in _common(result, depths)
+        ]
+        verdict = claim.evaluate(depths, curves)
+        return replace(
+            verdict,
+            paper_value=None,
+            paper_spread=None,
+            reason=verdict.reason.replace("the paper's position", "the interior depths")
+            + "; the paper shows a peak at a small depth but gives no position",
         )
-        if len(p_opt) < 2:
-            return f"**inconclusive**: {claim}; one start only"
-        s = summarize(p_opt)
-        detail = f"P_opt {s.mean:.3f}, 95% CI [{s.ci_low:.3f}, {s.ci_high:.3f}] over {s.n} starts"
-        if s.ci_low > 0.5:
-            return f"**reproduced**: {claim}; {detail}"
-        if s.ci_high < 0.5:
-            return f"**not reproduced**: {claim}; {detail}"
-        return f"**not reproduced (inconclusive)**: {claim}; {detail}"
+
+    @staticmethod
+    def _high_probability_verdict(result: JobResult, depth: int, task: str) -> Verdict:
+        """'Yields optimal BNNs with high probability': P_opt > 1/2 at the best depth. The depth
+        is picked on the same starts, which favours the claim."""
+        verdict = HIGH_PROBABILITY[task].evaluate(result.values(f"d{depth}/p_opt"))
+        return replace(
+            verdict,
+            reason=f"{verdict.reason} (D = {depth}, the depth with the highest mean P_opt on the "
+            "same starts, which favours the claim)",
+        )
 
     @staticmethod
     def _depth_plot(curves: dict, plots: PlotSink) -> str:
@@ -361,13 +386,17 @@ class HypernetSection(ReportSection):
         return [*lines, ""] if rows else []
 
     @staticmethod
-    def _noise_table(results: PaperResults) -> list[str]:
+    def _noise_table(results: PaperResults) -> tuple[list[str], list[Verdict]]:
         noisy = _job(results, "mnist01", "circuit", "eval-aer_depolarizing")
         sweep = _noise_sweep(noisy) if noisy is not None else {}
         if not sweep:
-            return []
+            return [], [
+                not_testable(c.statement, "no depolarising evaluation ran in this profile")
+                for c in NOISE.values()
+            ]
         ideal = _job(results, "mnist01", "circuit", "eval-aer_shots")
         lines: list[str] = []
+        verdicts: dict[float, Verdict] = {}
         for depth, scales in sweep.items():
             lines += [
                 f"Depolarising noise on the trained MNIST 0/1 circuits at D = {depth} (1,000 shots "
@@ -390,8 +419,24 @@ class HypernetSection(ReportSection):
                     f"{f'{paper:.2f}' if paper else '—'} | "
                     f"{_mean_se(_values(noisy, prefix + 'seconds'), 1)} |"
                 )
+                claim = NOISE.get(round(p, 1))
+                if claim is not None and depth == NOISE_DEPTH:
+                    verdicts[round(p, 1)] = _noise_verdict(
+                        claim,
+                        noisy.values(prefix + "p_opt"),
+                        ideal.values(f"d{depth}/p_opt") if ideal is not None else {},
+                    )
             lines.append("")
-        return lines
+        missing = [
+            not_testable(
+                c.statement,
+                f"no depolarising run at D = {NOISE_DEPTH}, p = {p:g} in this profile "
+                f"(noise ran at D = {', '.join(map(str, sweep))})",
+            )
+            for p, c in NOISE.items()
+            if p not in verdicts
+        ]
+        return lines, [*verdicts.values(), *missing]
 
     @staticmethod
     def _run_deviations(results: PaperResults, circuits: dict, profile: str) -> list[str]:
@@ -410,3 +455,20 @@ class HypernetSection(ReportSection):
                 f"{min(its):.0f} to {max(its):.0f} iterations."
             )
         return out
+
+
+def _noise_verdict(claim: Threshold, noisy: dict[int, float], ideal: dict[int, float]) -> Verdict:
+    """The noise claim on the noisy sampled P_opt; the reason adds what the noise itself costs
+    (noisy - noise-free, paired by start), since the noise-free P_opt bounds the noisy one."""
+    verdict = claim.evaluate(noisy)
+    if not set(noisy) & set(ideal):
+        return verdict
+    drop = paired_interval(noisy, ideal)
+    ideal_mean = sum(ideal.values()) / len(ideal)
+    return replace(
+        verdict,
+        reason=f"{verdict.reason}; noise-free, the same starts sample an optimum w.p. "
+        f"{ideal_mean:.3f}, and the noise changes that by {drop.format(3, signed=True)} "
+        f"({drop.n_label()}, {drop.method}); the paper's number is its best run, ours the mean "
+        "over starts",
+    )

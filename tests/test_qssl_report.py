@@ -1,0 +1,97 @@
+"""qssl report section: typed verdicts from per-seed results (claims in papers/qssl/claims.py)."""
+
+from pathlib import Path
+
+import pytest
+
+from qmlrepro.papers.qssl.claims import CLAIMS, NOISE_MARGIN
+from qmlrepro.papers.qssl.report import QsslSection
+from qmlrepro.report.claims import Status
+from qmlrepro.report.results import JobResult, PaperResults
+from qmlrepro.report.section import PlotSink
+
+
+def _job(name: str, stage: str, metric: str, values: list[float]) -> JobResult:
+    runs = tuple(
+        {"seed": s, "mlflow_run_id": f"{name}-{stage}-{s}", "metrics": {metric: v, "n_images": 50}}
+        for s, v in enumerate(values)
+    )
+    return JobResult(name, stage, "qssl", "m", "torch", "default", runs, {})
+
+
+def _results(
+    classical: list[float], ring: list[float], shots: list[float], noisy: list[float]
+) -> PaperResults:
+    """Probe accuracies (fractions) per seed; evaluation accuracies on the noise stages."""
+    jobs = {}
+    for name, values in (
+        ("qssl-classical", classical),
+        ("qssl-quantum-ring", ring),
+        ("qssl-quantum-ring-shots", shots),
+        ("qssl-quantum-all-to-all", classical),
+    ):
+        train = _job(name, "train", "probe_best_accuracy", values)
+        for run in train.runs:
+            run["metrics"]["probe_final_accuracy"] = run["metrics"]["probe_best_accuracy"]
+        jobs[(name, "train")] = train
+    jobs[("qssl-classical", "eval-torch")] = _job(
+        "qssl-classical", "eval-torch", "test_accuracy", classical
+    )
+    jobs[("qssl-quantum-ring", "eval-torch")] = _job(
+        "qssl-quantum-ring", "eval-torch", "test_accuracy", ring
+    )
+    jobs[("qssl-quantum-ring", "eval-aer_noise")] = _job(
+        "qssl-quantum-ring", "eval-aer_noise", "test_accuracy", noisy
+    )
+    return PaperResults("qssl", jobs)
+
+
+def _body(results: PaperResults, tmp_path: Path):
+    return QsslSection().body(results, PlotSink(tmp_path / "plots", tmp_path, "qssl"))
+
+
+def test_claims_are_declared_as_data():
+    assert len(CLAIMS) == 3
+    assert all(len(c.statement) <= 90 and c.min_seeds >= 3 for c in CLAIMS)
+    assert [c.paper_value for c in CLAIMS[:2]] == [pytest.approx(3.02), pytest.approx(2.85)]
+
+
+def test_section_gives_typed_verdicts(tmp_path: Path):
+    classical = [0.40, 0.42, 0.41, 0.43, 0.39]
+    ring = [c + d for c, d in zip(classical, (0.030, 0.031, 0.029, 0.032, 0.028), strict=True)]
+    shots = [c + d for c, d in zip(classical, (0.20, 0.21, 0.19, 0.22, 0.18), strict=True)]
+    noisy = [
+        c - 0.01 + d for c, d in zip(classical, (0.0, 0.002, -0.002, 0.001, -0.001), strict=True)
+    ]
+    body = _body(_results(classical, ring, shots, noisy), tmp_path)
+    assert body.verdict == ""
+    exact, with_shots, noise = body.verdicts
+    assert [v.claim for v in body.verdicts] == [c.statement for c in CLAIMS]
+    # exact: +3 points, the paper's +3.02 lies inside the interval
+    assert exact.status is Status.REPRODUCED and exact.estimate == pytest.approx(3.0)
+    # 100 shots: +20 points, far above the paper's +2.85: the sign holds, the size does not
+    assert with_shots.status is Status.PARTLY and "CIFAR-10" in with_shots.reason
+    # noisy quantum 1 point below classical, within the non-inferiority margin
+    assert noise.status is Status.REPRODUCED and noise.estimate == pytest.approx(-1.0)
+    assert noise.low > -NOISE_MARGIN and "paired t" in noise.numbers()
+
+
+def test_noise_below_margin_is_not_reproduced(tmp_path: Path):
+    classical = [0.40, 0.42, 0.41, 0.43]
+    noisy = [c - d for c, d in zip(classical, (0.10, 0.11, 0.09, 0.10), strict=True)]
+    noise = _body(_results(classical, classical, classical, noisy), tmp_path).verdicts[2]
+    assert noise.status is Status.NOT_REPRODUCED
+
+
+def test_two_seeds_give_no_firm_verdict(tmp_path: Path):
+    body = _body(_results([0.40, 0.50], [0.60, 0.70], [0.60, 0.71], [0.60, 0.70]), tmp_path)
+    assert len(body.verdicts) == 3
+    assert all(v.status is Status.TOO_FEW_SEEDS for v in body.verdicts)
+    assert all("too few seeds" in v.line() for v in body.verdicts)
+
+
+def test_missing_noise_stages_are_not_a_verdict(tmp_path: Path):
+    results = _results([0.4] * 3, [0.5] * 3, [0.5] * 3, [0.5] * 3)
+    del results.jobs[("qssl-quantum-ring", "eval-aer_noise")]
+    noise = _body(results, tmp_path).verdicts[2]
+    assert noise.status is Status.TOO_FEW_SEEDS and "not run" in noise.reason
