@@ -114,10 +114,19 @@ def test_two_seeds_never_give_a_firm_verdict():
 
 
 def test_min_seeds_is_configurable_but_at_least_two():
-    assert beats(min_seeds=2).evaluate([90.0, 91.0], [10.0, 11.0]).status is Status.REPRODUCED
+    assert beats(min_seeds=2).evaluate([90.0, 91.0], [10.0, 10.5]).status is Status.REPRODUCED
     assert beats(min_seeds=6).evaluate(OURS, CONTROL).status is Status.TOO_FEW_SEEDS
     with pytest.raises(ValueError):
         beats(min_seeds=1)
+
+
+def test_seeds_that_all_agree_give_no_firm_verdict():
+    """Three seeds with the same difference give a t interval without width, which would make
+    any margin look decided (issue 19's "+0.00 [+0.00, +0.00]"): inconclusive instead."""
+    same = beats().evaluate([50.0, 50.0, 50.0], [50.0, 50.0, 50.0])
+    assert same.status is Status.INCONCLUSIVE and "same value" in same.reason
+    above = Threshold(statement="above", threshold=0.0).evaluate([2.0, 2.0, 2.0])
+    assert above.status is Status.INCONCLUSIVE
 
 
 def test_one_seed_has_no_interval():

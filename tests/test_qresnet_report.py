@@ -24,8 +24,10 @@ def _verify(seed: int) -> dict:
             m[f"block/d{d}/{name}"] = value
     for n in SIZES:
         for k in (1, 2):
-            # queries ~ N^(k/2) exactly, with a seed-dependent prefactor
-            values = {"degree": 5, "queries": (10 + seed) * n ** (k / 2), "ancillas": 11 * k,
+            # queries ~ N^(k/2 +- 0.01 by seed), with a seed-dependent prefactor (seeds that
+            # agree exactly would give an interval without width: no firm verdict)
+            exponent = k / 2 + 0.01 * (seed - 1)
+            values = {"degree": 5, "queries": (10 + seed) * n**exponent, "ancillas": 11 * k,
                       "success": 0.1, "fidelity": 1.0}  # fmt: skip
             for name, value in values.items():
                 m[f"scaling/N{n}_k{k}/{name}"] = value

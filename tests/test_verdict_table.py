@@ -28,7 +28,7 @@ def test_each_typed_verdict_is_a_row_and_untyped_sections_point_to_their_prose()
         "other": SectionBody("text", verdict="prose"),
     }
     table = verdict_table([_Section(), other, ghost], bodies).splitlines()
-    assert table[0] == "| paper | claim | verdict | ours | paper's |"
+    assert table[0] == "| paper | claim | verdict | ours | paper's | why |"
     rows = table[2:]
     assert len(rows) == 5
     assert "**reproduced**" in rows[0] and "ours beats the control" in rows[0]

@@ -202,6 +202,9 @@ class Claim:
     reference: str = "paper"
 
     _signed = False
+    # True where the interval lives on a grid (a curve's argmax over depths): every resample
+    # agreeing is a finding there, not an interval without width
+    _grid_interval = False
 
     def __post_init__(self) -> None:
         if self.min_seeds < 2:
@@ -242,13 +245,31 @@ class Claim:
         return interval if self.bounds is None else interval.clip(*self.bounds)
 
     def _too_few(self, interval: Interval | None, n: int) -> Verdict | None:
-        if n >= self.min_seeds:
-            return None
-        return self.verdict(
-            Status.TOO_FEW_SEEDS,
-            f"{n} seed{'' if n == 1 else 's'}, below the minimum of {self.min_seeds}: no verdict",
-            interval,
+        """The verdict when ``n`` seeds cannot judge: below ``min_seeds``, or (unless the
+        quantity is deterministic) every seed giving the same value, whose t interval has no
+        width and would make any margin look decided (three seeds predicting the same six
+        images are not a certainty)."""
+        if n < self.min_seeds:
+            return self.verdict(
+                Status.TOO_FEW_SEEDS,
+                f"{n} seed{'' if n == 1 else 's'}, below the minimum of {self.min_seeds}: "
+                "no verdict",
+                interval,
+            )
+        degenerate = (
+            interval is not None
+            and interval.has_interval
+            and interval.low == interval.high
+            and not getattr(self, "deterministic", False)
+            and not self._grid_interval
         )
+        if degenerate:
+            return self.verdict(
+                Status.INCONCLUSIVE,
+                f"all {n} seeds gave the same value: an interval without width cannot judge",
+                interval,
+            )
+        return None
 
     def _f(self, x: float) -> str:
         return _fmt(x, self.digits, self._signed)
@@ -475,7 +496,12 @@ class PowerLawSlope(Claim):
         if not self.tolerance > 0:
             raise ValueError(f"tolerance must be > 0, got {self.tolerance}")
 
-    def evaluate(self, x: Sequence[float], y: Sequence[float] | np.ndarray) -> Verdict:
+    def evaluate(
+        self, x: Sequence[float], y: Sequence[float] | np.ndarray, seeds: int | None = None
+    ) -> Verdict:
+        """``seeds``: for a deterministic curve derived from several seeds' runs (e.g. the
+        smallest memory at which any seed succeeds), how many seeds stand behind it;
+        ``min_seeds`` applies to it. None: a count that depends on no seed."""
         ys = np.asarray(y, dtype=float)
         assert self.paper_value is not None
         lo, hi = self.paper_value - self.tolerance, self.paper_value + self.tolerance
@@ -484,6 +510,13 @@ class PowerLawSlope(Claim):
                 raise ValueError(f"a deterministic quantity is one curve, got shape {ys.shape}")
             fit = power_law_fit(x, ys, self.confidence)
             interval = self._clip(fit.slope)
+            if seeds is not None and seeds < self.min_seeds:
+                return self.verdict(
+                    Status.TOO_FEW_SEEDS,
+                    f"the curve comes from {seeds} seed{'' if seeds == 1 else 's'}, below the "
+                    f"minimum of {self.min_seeds}: no verdict",
+                    interval,
+                )
             if interval.n < 3:
                 return self.verdict(
                     Status.TOO_FEW_SEEDS,
@@ -518,6 +551,8 @@ class CurveArgmax(Claim):
     Reproduced when the interval lies within [paper - tolerance, paper + tolerance], not
     reproduced when it lies entirely outside, else inconclusive.
     """
+
+    _grid_interval = True
 
     tolerance: float = 0.0
     seed: int = 0

@@ -57,9 +57,11 @@ def write_report(
         f"Profile **{profile}**, code `{git.get('git_commit', 'unknown')[:12]}`"
         f"{' (uncommitted changes)' if git.get('git_dirty') == 'true' else ''}, "
         f"written {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}.",
-        "Numbers are mean ± sample std over seeds with a Student-t 95% confidence interval; "
-        "every number links to its MLflow runs (`make mlflow-ui`). Verdicts compare our "
-        "measurements with the paper's claim; they are not tuned to agree.",
+        "Tables give mean ± sample std over seeds with a Student-t 95% confidence interval "
+        "unless they say otherwise; each verdict names its own interval (paired t, Welch, "
+        "Wilson, bootstrap) and needs a claim's minimum number of seeds. Every number links to "
+        "its MLflow runs (`make mlflow-ui`). Verdicts compare our measurements with the paper's "
+        "claim; they are not tuned to agree.",
         "",
     ]
     sections = sorted(SECTIONS.values(), key=lambda s: (s.order, s.paper_id))
@@ -104,15 +106,18 @@ def verdict_table(sections: Sequence[ReportSection], bodies: Mapping[str, Sectio
     """The table that opens REPORT.md (and README's verdict block): per paper and claim, the
     verdict, our key number and the paper's. A section whose claims are not typed yet gets one
     row pointing to its prose verdict."""
-    lines = ["| paper | claim | verdict | ours | paper's |", "|---|---|---|---|---|"]
+    lines = [
+        "| paper | claim | verdict | ours | paper's | why |",
+        "|---|---|---|---|---|---|",
+    ]
     for section in sections:
         body = bodies.get(section.paper_id)
         link = f"[{section.paper_id}](#{_anchor(section.title)})"
         if body is None:
-            lines.append(f"| {link} | {section.claim} | not run | — | — |")
+            lines.append(f"| {link} | {section.claim} | not run | — | — | — |")
             continue
         if not body.verdicts:
-            lines.append(f"| {link} | {section.claim} | see its section | — | — |")
+            lines.append(f"| {link} | {section.claim} | see its section | — | — | — |")
             continue
         for verdict in body.verdicts:
             cells = [
@@ -121,9 +126,16 @@ def verdict_table(sections: Sequence[ReportSection], bodies: Mapping[str, Sectio
                 f"**{verdict.status.value}**",
                 verdict.numbers() or "—",
                 _reference(verdict),
+                _short(verdict.reason),
             ]
             lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
     return "\n".join(lines)
+
+
+def _short(reason: str, limit: int = 160) -> str:
+    """A verdict's reason for a table cell: at most ``limit`` characters."""
+    reason = " ".join(reason.split()) or "—"
+    return reason if len(reason) <= limit else reason[: limit - 1].rstrip() + "…"
 
 
 def _reference(verdict) -> str:

@@ -25,6 +25,8 @@ the threshold. The paper's value is exactness (KL 0 with ideal parameters, see
 D_STAR_GROWTH = PowerLawSlope(
     statement="classical memory d* to reach the threshold grows like C(n, k) - 1",
     paper_value=2.0,  # replaced per k by the log-log slope of C(n, k) - 1 over our n
+    # the paper states the bound C(n, k) - 1 (degree k), not this slope over our small n
+    reference="slope of C(n,k)-1 over our n",
     # Half the spacing between consecutive degrees k: the verdict tells degree k from k +- 1.
     tolerance=0.5,
     # d*(n) is one number per task (the smallest memory at which any seed reaches the

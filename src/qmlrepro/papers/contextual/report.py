@@ -363,7 +363,17 @@ class ContextualSection(ReportSection):
                     found[n] = min(ds)
             if len(found) >= 3:
                 xs = sorted(found)
-                verdicts.append(claim.evaluate(xs, [found[n] for n in xs]))
+                # d* is a best-of-seeds statistic: the seeds behind it must meet min_seeds
+                seeds = min(
+                    (
+                        len(runs)
+                        for f in recurrent
+                        for by_size in c_curves[f].values()
+                        for runs in by_size.values()
+                    ),
+                    default=0,
+                )
+                verdicts.append(claim.evaluate(xs, [found[n] for n in xs], seeds=seeds))
                 continue
             sizes = [
                 memory

@@ -74,9 +74,10 @@ PRIOR_QVITS_REASON = (
 
 # The trained circuit on Aer reproduces the exact (closed-form) model: the share of test images
 # on which its prediction equals the exact model's. Images are few (tens per seed with shots, one
-# per seed under noise), so the interval is a Wilson interval on the images pooled over seeds
-# (the same first test images for every seed), not a t interval over seeds: one image per seed
-# never gives "100.0 ± 0.0". The 90% bar is our choice (the paper reports no agreement).
+# per seed under noise), so the interval is a Wilson interval over the images (the same first
+# test images for every seed: the seeds' mean proportion of them, not images x seeds), not a t
+# interval over seeds: one image per seed never gives "100.0 ± 0.0". The 90% bar is our choice
+# (the paper reports no agreement).
 AGREEMENT_BAR = 90.0
 AGREEMENT = {
     backend: Threshold(
@@ -130,7 +131,7 @@ def proportion_verdict(claim: Threshold, agreed: int, images: int, seeds: int) -
         low=100 * p.low,
         high=100 * p.high,
         n=seeds,
-        method=f"Wilson, {agreed} of {images} images pooled over seeds",
+        method=f"Wilson, {agreed} of {images} images (the seeds' mean; the same images per seed)",
     )
     bar = f"{claim.threshold:.{claim.digits}f}{claim.unit}"
     if seeds < claim.min_seeds:

@@ -53,17 +53,21 @@ def _diff(a: JobResult | None, b: JobResult | None, metric: str) -> str:
 
 
 def _pooled(result: JobResult, prefix: str, metric: str) -> tuple[int, int]:
-    """(successes, images) of a per-image proportion ``metric``, pooled over seeds."""
+    """(successes, images) of a per-image proportion ``metric`` over the seeds: every seed
+    evaluates the same first test images, so the units are those images, not images x seeds
+    (three seeds scoring one image are one image): the seeds' mean proportion of them."""
     values, images = result.values(prefix + metric), result.values(prefix + "n_images")
     seeds = sorted(set(values) & set(images))
-    return (
-        sum(round(values[s] * images[s]) for s in seeds),
-        sum(round(images[s]) for s in seeds),
-    )
+    if not seeds:
+        return 0, 0
+    n = min(round(images[s]) for s in seeds)
+    mean = sum(values[s] for s in seeds) / len(seeds)
+    return round(mean * n), n
 
 
 def _proportion(result: JobResult, prefix: str, metric: str) -> str:
-    """A proportion on a few images: pooled over seeds, with its Wilson interval."""
+    """A proportion on a few images: the seeds' mean of the same images, with its Wilson
+    interval over those images."""
     k, n = _pooled(result, prefix, metric)
     if n == 0:
         return "not run"
@@ -208,8 +212,8 @@ class HqvitSection(ReportSection):
             "error |A_hat - A|: averaged over the cells whose tokens both hold amplitude, and "
             "weighted by each cell's ideal share p_i p_j of the shots; `no shots` = cells that "
             "got no outcome at all (their A_hat is 0). `images` per seed; accuracies and "
-            "agreement are proportions of the images pooled over seeds (the same first test "
-            "images for every seed) with their Wilson 95% interval, errors and times means "
+            "agreement are the seeds' mean proportion of the same first test images, with a "
+            "Wilson 95% interval over those images (not images x seeds), errors and times means "
             "over seeds:",
             "",
             "| task | backend | shots | images | accuracy (%) | exact model, same images (%) "
@@ -428,7 +432,8 @@ class HqvitSection(ReportSection):
     @staticmethod
     def _agreement_verdicts(results: PaperResults) -> list[Verdict]:
         """The circuit on Aer predicts as the exact model does (MNIST 10-class; the largest shot
-        count of each sweep): the images pooled over seeds, with a Wilson interval."""
+        count of each sweep): the seeds' mean proportion of the (shared) test images, with a
+        Wilson interval over those images."""
         verdicts = []
         for backend, claim in claims.AGREEMENT.items():
             result = ran(results.get("hqvit-mnist10-quantum", f"eval-{backend}"))

@@ -34,11 +34,18 @@ def _gap(model: str) -> float:
     return round(PAPER_ACCURACY[model][0] - PAPER_ACCURACY["classical"][0], 2)
 
 
+# The paper's quantum - classical gaps (Table 1, CIFAR-10), quoted beside our MNIST verdicts.
+PAPER_GAP = {
+    "qssl-quantum-ring": _gap("quantum-ring"),
+    "qssl-quantum-ring-shots": _gap("quantum-ring-shots"),
+}
+
 QUANTUM_EXACT_BEATS_CLASSICAL = PairedDifference(
     statement="quantum ring (exact) beats classical in best-epoch linear-probe accuracy",
     direction="greater",
     paired=True,  # a seed fixes the order of the training batches for both models
-    paper_value=_gap("quantum-ring"),  # 46.51 - 43.49 = +3.02 points
+    # no paper_value: the paper's gap (46.51 - 43.49 = +3.02 points, PAPER_GAP) is on CIFAR-10,
+    # ours on MNIST digits 0-4, so sizes are not compared (the report quotes it as context)
     bounds=DIFFERENCE_BOUNDS,
     unit=" points",
 )
@@ -47,7 +54,7 @@ QUANTUM_SHOTS_BEATS_CLASSICAL = PairedDifference(
     statement="quantum ring (100 shots) beats classical in best-epoch linear-probe accuracy",
     direction="greater",
     paired=True,
-    paper_value=_gap("quantum-ring-shots"),  # 46.34 - 43.49 = +2.85 points
+    # no paper_value (PAPER_GAP: 46.34 - 43.49 = +2.85 points on CIFAR-10), as above
     bounds=DIFFERENCE_BOUNDS,
     unit=" points",
 )
