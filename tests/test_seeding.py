@@ -56,7 +56,9 @@ def test_seeded_block_neither_reads_nor_moves_the_global_stream():
 
 def _qssl_network(model: str, seed: int) -> torch.nn.Module:
     cfg = compose_config(["paper=qssl", f"model={model}", "profile=smoke", "job=x"])
-    return QsslExperiment(cfg)._network(torch.device("cpu"), 1, seed)
+    from qmlrepro.stages import build_executor
+
+    return QsslExperiment(cfg)._network(torch.device("cpu"), 1, seed, build_executor(cfg))
 
 
 def test_paired_qssl_models_share_trunk_and_head_weights_at_step_zero():
