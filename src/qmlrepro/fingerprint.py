@@ -3,7 +3,8 @@
 A train stage depending on ``src/qmlrepro/papers/<id>/`` as a whole would retrain whenever that
 paper's report module changes (35 minutes for contextual). Instead a cheap fingerprint stage
 hashes exactly the files training can read: the shared package without the report machinery, the
-paper's own package without its ``report.py``, and the config groups it composes. DVC reruns the
+paper's own package without its report modules (``report.py``, and ``claims.py``: the claims and
+reference numbers its report judges by), and the config groups it composes. DVC reruns the
 fingerprint on any code change, but the train stage only when the fingerprint's content changes.
 """
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 SHARED_CONF = ("config.yaml", "profile", "backend", "dataset", "dataset_profile", "tracking")
 PAPER_CONF = ("paper/{paper}.yaml", "model/{paper}", "paper_profile/{paper}")
+REPORT_MODULES = ("report.py", "claims.py")  # a paper's report side: never read by training
 
 
 def _files(root: Path, entry: str) -> list[Path]:
@@ -32,7 +34,9 @@ def training_files(repo: Path, paper: str) -> list[Path]:
         if p.suffix == ".py" and p.relative_to(package).parts[0] not in ("papers", "report")
     ]
     own = [
-        p for p in _files(package / "papers", paper) if p.suffix == ".py" and p.name != "report.py"
+        p
+        for p in _files(package / "papers", paper)
+        if p.suffix == ".py" and p.name not in REPORT_MODULES
     ]
     conf = repo / "conf"
     configs = [f for e in SHARED_CONF for f in _files(conf, e)]
