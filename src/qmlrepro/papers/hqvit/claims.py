@@ -115,8 +115,9 @@ def counts_by_construction(
 
 
 def proportion_verdict(claim: Threshold, agreed: int, images: int, seeds: int) -> Verdict:
-    """``claim`` (a ``Threshold`` in percent) judged on ``agreed`` of ``images`` pooled over
-    ``seeds`` seeds, with a Wilson interval in place of the claim's t interval over seeds.
+    """``claim`` (a ``Threshold`` in percent) judged on ``agreed`` of ``images`` (the seeds' mean
+    over the same images; ``seeds`` seeds), with a Wilson interval in place of the claim's t
+    interval over seeds.
 
     The claim types take per-seed values; an agreement on a few images per seed is a proportion,
     so this applies the same rules as ``Threshold.evaluate`` (minimum number of seeds; reproduced
