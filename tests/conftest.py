@@ -167,5 +167,10 @@ def prepare_contextual_smoke(root: Path) -> None:
 
 
 def without_timings(metrics: dict[str, float]) -> dict[str, float]:
-    """``metrics`` minus wall-clock timings (``*seconds``), the one thing a rerun may change."""
-    return {k: v for k, v in metrics.items() if not k.endswith("seconds")}
+    """``metrics`` minus wall-clock timings (a name ``*seconds``, with or without dimensions:
+    ``seconds/n:4/k:2``), the one thing a rerun may change."""
+
+    def timing(key: str) -> bool:  # a name segment (not a dim:value one) ending in "seconds"
+        return any(s.endswith("seconds") for s in key.split("/") if ":" not in s)
+
+    return {k: v for k, v in metrics.items() if not timing(k)}

@@ -77,3 +77,45 @@ def test_committed_train_jobs_keep_their_config_hash(job, overrides, recorded):
 
     assert recorded, f"results/metrics/{job}/train.json records no config_hash: retrain it"
     assert config_hash(compose_config(shlex.split(overrides))) == recorded
+
+
+def _job_names() -> set[str]:
+    params = yaml.safe_load((project_root() / "params.yaml").read_text())
+    return set(params["train"])
+
+
+def _report_offences(path_text: dict[str, str], jobs: set[str]) -> list[str]:
+    """Lines of paper modules that find results by a job's name, or parse metric names with a
+    regular expression instead of selecting records by their dimensions (issue 19)."""
+    offences = []
+    quoted = re.compile(r"[\"']([A-Za-z0-9_.-]+)")
+    for name, text in path_text.items():
+        for number, line in enumerate(text.splitlines(), 1):
+            where = f"{name}:{number}: {line.strip()}"
+            if re.match(r"\s*(import re\b|from re import)", line):
+                offences.append(f"{where}: regex over metric names (use results.select)")
+            if any(m in jobs for m in quoted.findall(line)) or re.search(
+                r"\bresults\.get\(|f[\"'](qssl|contextual|hypernet|hqvit|qresnet|example)-", line
+            ):
+                offences.append(f"{where}: a job name (select by model/task/width instead)")
+    return offences
+
+
+def test_no_paper_module_looks_results_up_by_job_name_or_regex():
+    modules = {str(p.relative_to(PAPERS)): p.read_text() for p in sorted(PAPERS.rglob("*.py"))}
+    offences = _report_offences(modules, _job_names())
+    assert not offences, "\n".join(offences)
+
+
+def test_the_report_grep_catches_job_names_and_regexes():
+    jobs = {"qssl-classical", "hqvit-mnist10-quantum"}
+    caught = _report_offences(
+        {
+            "a.py": "import re\nfrom re import compile",
+            "b.py": 'x = results.get("qssl-classical")\ny = f"eval-{b}"',
+            "c.py": "ran(results.get('hqvit-mnist10-quantum', 'eval-aer_noise'))",
+            "d.py": 'job = f"hypernet-{task}-circuit"\nok = results.select("p_opt", task=t)',
+        },
+        jobs,
+    )
+    assert len(caught) == 5 and "eval-{b}" not in "".join(caught) and "ok =" not in "".join(caught)

@@ -23,8 +23,7 @@ from qmlrepro.papers.contextual.circuit import IDEAL_BASIS_ANGLES, IDEAL_CELL_WE
 from qmlrepro.papers.contextual.models import QuantumHRNN, bernoulli_kl
 from qmlrepro.quantum.qiskit_executors import AerShots, AerStatevector
 from qmlrepro.quantum.torch_executor import TorchStatevector
-
-from .conftest import without_timings
+from qmlrepro.records import Record, Table
 
 TORCH64 = TorchStatevector(device="cpu", dtype="float64")
 BASIS_GATES = {0: ("h",), 1: ("sdg", "h"), 2: ()}  # X, Y, Z: rotate the eigenbasis to Z
@@ -120,50 +119,62 @@ def test_contextual_sweep_trains_resumes_and_evaluates_the_circuit(project):
     quantum = json.loads(
         train(["job=contextual-quantum", "model=contextual/quantum", *common]).read_text()
     )
-    metrics = quantum["runs"][0]["metrics"]
-    assert set(metrics) >= {"n4_k2/d4/lr0/test_kl", "n5_k3/d5/lr0/memory"}
-    assert metrics["n5_k3/d5/lr0/memory"] == 5 and metrics["n4_k2/d4/lr0/test_kl"] >= 0
+    q = _table(quantum)
+    # dims: the task (n, k), model size d and its memory, learning rate (its value) and restart
+    assert q.select("test_kl", n=4, k=2, size=4, memory=4, lr=0.05, restart=0).one() >= 0
+    assert q.select("val_kl", n=5, k=3, size=5, memory=5, lr=0.01, restart=3)
+    assert q.levels("restart") == [0, 1, 2, 3] and q.levels("lr") == [0.01, 0.05]
+    assert not q.select("memory") and not q.select("lr")  # dimensions, not values
     assert quantum["describe"]["n4_k2/d4/parameters"] == 2 + 9
 
     gru = json.loads(train(["job=contextual-gru", "model=contextual/gru", *common]).read_text())
-    keys = gru["runs"][0]["metrics"]
-    assert {"n4_k2/d2/lr1/test_kl", "n5_k3/d4/lr0/train_kl"} <= set(keys)
+    g = _table(gru)
+    assert g.select("test_kl", n=4, k=2, size=2, memory=2, lr=0.003, restart=0)
+    assert g.select("train_kl", n=5, k=3, size=4, lr=0.01)
+    assert g.levels("restart") == [0]
     # a rerun of the finished job trains afresh (a new run) to identical numbers, timings aside
     again = json.loads(train(["job=contextual-gru", "model=contextual/gru", *common]).read_text())
     assert again["runs"][0]["mlflow_run_id"] != gru["runs"][0]["mlflow_run_id"]
-    assert without_timings(again["runs"][0]["metrics"]) == without_timings(keys)
-    assert keys["n4_k2/blind_kl"] == metrics["n4_k2/blind_kl"] > 0  # same test split, same floor
+    assert _untimed(again) == _untimed(gru)
+    floor = g.select("blind_kl", n=4, k=2).one()
+    assert floor == q.select("blind_kl", n=4, k=2).one() > 0  # same test split, same floor
     with pytest.raises(ConfigError, match="is classical"):
         evaluate("contextual-gru", "aer_statevector")
 
     # the trained k-HRNN through Aer: exactly the torch numbers without shots, close with them
-    exact = json.loads(evaluate("contextual-quantum", "aer_statevector").read_text())["runs"][0][
-        "metrics"
-    ]
-    for task in ("n4_k2", "n5_k3"):
+    exact = _table(json.loads(evaluate("contextual-quantum", "aer_statevector").read_text()))
+    for n, k in ((4, 2), (5, 3)):
         # Aer's statevector vs the exact float64 torch reference (exact_kl) on the same weights
-        assert exact[f"{task}/test_kl"] == pytest.approx(exact[f"{task}/exact_kl"], abs=1e-6)
+        on_aer = exact.select("test_kl", n=n, k=k).one()
+        assert on_aer == pytest.approx(exact.select("exact_kl", n=n, k=k).one(), abs=1e-6)
         # evaluated: the try (lr, restart) with the lowest validation KL, 2 lrs x 4 restarts
-        tries = {k[: -len("/val_kl")]: v for k, v in metrics.items() if k.startswith(f"{task}/")
-                 and k.endswith("/val_kl")}  # fmt: skip
+        tries = q.select("val_kl", n=n, k=k).records
         assert len(tries) == 8
-        best = min(tries, key=tries.get)
-        assert exact[f"{task}/exact_kl"] == pytest.approx(metrics[f"{best}/test_kl"])
-    shots = json.loads(evaluate("contextual-quantum", "aer_shots").read_text())["runs"][0][
-        "metrics"
-    ]
-    assert all(shots[f"{t}/test_kl"] != exact[f"{t}/test_kl"] for t in ("n4_k2", "n5_k3"))
-    assert shots["n4_k2/test_kl"] < exact["n4_k2/test_kl"] + 0.1
-    assert shots["n4_k2/shots"] == 1000  # the smoke profile declares no sweep: aer_shots' own
+        best = min(tries, key=lambda r: r.value).dims
+        chosen = q.select("test_kl", n=n, k=k, lr=best["lr"], restart=best["restart"]).one()
+        assert exact.select("exact_kl", n=n, k=k).one() == pytest.approx(chosen)
+    shots = _table(json.loads(evaluate("contextual-quantum", "aer_shots").read_text()))
+    for n, k in ((4, 2), (5, 3)):
+        assert shots.select("test_kl", n=n, k=k).one() != exact.select("test_kl", n=n, k=k).one()
+    assert shots.select("test_kl", n=4, k=2).one() < exact.select("test_kl", n=4, k=2).one() + 0.1
+    # the smoke profile declares no sweep: aer_shots' own shot count, no shots dimension
+    assert shots.select("shots").one() == 1000 and exact.select("shots").one() == 0
+    assert not shots.levels("shots")
+    summary = json.loads(
+        (project / "results/metrics/contextual-quantum/summary-eval-aer_shots.json").read_text()
+    )
+    assert set(summary) == {"test_kl", "exact_kl"} and "n:4/k:2" in summary["test_kl"]
 
     # the experiment reads shots from its executor and the input cap from the context
     cfg = compose_config(["job=contextual-quantum", "model=contextual/quantum", *common])
     ckpt = project / "results" / "checkpoints" / "contextual-quantum" / "seed0.pt"
     ctx = RunContext(0, None, ckpt, torch.device("cpu"), executor=AerShots(shots=200, seed=3),
                      reference=TORCH64, eval_inputs=2)  # fmt: skip
-    capped = ContextualExperiment(cfg).evaluate(ctx)
-    assert capped["n4_k2/shots"] == 200 and capped["n4_k2/test_kl"] != shots["n4_k2/test_kl"]
-    assert capped["n4_k2/exact_kl"] != exact["n4_k2/exact_kl"]  # on 2 sequences, not all
+    capped = Table(ContextualExperiment(cfg).evaluate(ctx))
+    assert capped.select("shots").one() == 200
+    assert capped.select("test_kl", n=4, k=2).one() != shots.select("test_kl", n=4, k=2).one()
+    # on 2 sequences, not all
+    assert capped.select("exact_kl", n=4, k=2).one() != exact.select("exact_kl", n=4, k=2).one()
 
     # the report section reads all of it: KL table, circuit table, plot, a verdict per claim
     from qmlrepro.papers.contextual.report import ContextualSection
@@ -178,8 +189,21 @@ def test_contextual_sweep_trains_resumes_and_evaluates_the_circuit(project):
     sink = PlotSink(project / "plots", project, "contextual")
     body = ContextualSection().body(papers["contextual"], sink)
     assert "| 4 | 2 | 5 |" in body.markdown and "| 5 | 3 | 9 |" in body.markdown
-    assert "Aer shots (1,000 shots)" in body.markdown and sink.written
+    assert "| Aer statevector | Aer shots (1,000 shots) |" in body.markdown and sink.written
     assert body.verdicts and not body.verdict  # typed: one verdict per claim and task
+    (series,) = sink.series
+    assert set(series.points) == {f"{m} n={n} k={k}" for m in ("k-HRNN", "GRU")
+                                  for n, k in ((4, 2), (5, 3))}  # fmt: skip
+
+
+def _untimed(written: dict) -> list[dict]:
+    """The first seed's records minus wall-clock timings, the one thing a rerun may change."""
+    return [r for r in written["runs"][0]["records"] if r["name"] != "seconds"]
+
+
+def _table(written: dict) -> Table:
+    """The first seed's records of a stage's metrics file, as a table."""
+    return Table(Record.from_json(raw) for raw in written["runs"][0]["records"])
 
 
 def test_default_profile_evaluates_every_backend_with_shots_at_eval_shots():
@@ -203,25 +227,29 @@ def test_default_profile_evaluates_every_backend_with_shots_at_eval_shots():
 
 
 def test_report_reads_evaluations_with_and_without_a_sweep_prefix():
-    from qmlrepro.papers.contextual.report import ContextualSection, sweep_prefixes
+    from qmlrepro.papers.contextual.report import ContextualSection, sweep_points
     from qmlrepro.report.results import JobResult, PaperResults
 
-    def point(prefix, shots, kl):
-        values = {"test_kl": kl, "exact_kl": 0.01, "seconds": 2.0, "shots": shots}
-        return {f"{prefix}n4_k2/{m}": v for m, v in values.items()}
+    def point(kl, count, **sweep):
+        values = {"test_kl": kl, "exact_kl": 0.01, "seconds": 2.0}
+        records = [Record(m, v, {"n": 4, "k": 2, **sweep}) for m, v in values.items()]
+        return [*records, Record("shots", count, sweep)]
 
-    def result(backend, metrics):
-        run = {"seed": 0, "metrics": metrics, "mlflow_run_id": "r"}
-        return JobResult("contextual-quantum", "evaluate", "contextual", "m", backend, "default",
-                         (run,), {})  # fmt: skip
+    def result(backend, records):
+        run = {"seed": 0, "metrics": {}, "mlflow_run_id": "r",
+               "records": [r.to_json() for r in records]}  # fmt: skip
+        return JobResult("contextual-quantum", "evaluate", "contextual", "contextual/quantum",
+                         backend, "default", (run,), {})  # fmt: skip
 
-    # one run, two sweep points (the stage prefixes each point's keys), and an unswept backend
-    swept = result(
-        "aer_shots", {**point("shots4000/", 4000.0, 0.05), **point("shots500/", 500, 0.2)}
-    )
-    assert sweep_prefixes(swept) == ["shots500/", "shots4000/"]
-    exact = result("aer_statevector", point("", 0.0, 0.01))
-    assert sweep_prefixes(exact) == [""]
+    # one run, two sweep points (the stage adds each point's shots as a dimension), and an
+    # unswept backend (its shot count a record without dimensions)
+    swept = result("aer_shots", [*point(0.05, 4000.0, shots=4000), *point(0.2, 500.0, shots=500)])
+    assert [(p, shots) for p, _, shots in sweep_points(swept.table())] == [
+        ((("shots", 500),), 500),
+        ((("shots", 4000),), 4000),
+    ]
+    exact = result("aer_statevector", point(0.01, 0.0))
+    assert [(p, shots) for p, _, shots in sweep_points(exact.table())] == [((), 0)]
     jobs = {("contextual-quantum", "eval-aer_shots"): swept,
             ("contextual-quantum", "eval-aer_statevector"): exact}  # fmt: skip
     table = "\n".join(ContextualSection._circuit_table(PaperResults("contextual", jobs), [(4, 2)]))
@@ -264,17 +292,18 @@ def test_smoothed_conditionals_give_one_half_where_no_mass_is_left():
 def test_report_picks_lr_on_validation_and_finds_d_star_and_slopes():
     from qmlrepro.papers.contextual.report import curves, smallest_memory_reaching
     from qmlrepro.report.results import JobResult
-    from qmlrepro.report.stats import loglog_slope
+    from qmlrepro.report.stats import power_law_fit
 
     def point(size, lr, val, test):
-        return {f"n4_k2/d{size}/lr{lr}/{m}": v for m, v in
-                (("val_kl", val), ("test_kl", test), ("memory", 2.0 * size))}  # fmt: skip
+        dims = {"n": 4, "k": 2, "size": size, "memory": 2 * size, "lr": lr, "restart": 0}
+        return [Record("val_kl", val, dims).to_json(), Record("test_kl", test, dims).to_json()]
 
-    metrics = {**point(4, 0, 0.2, 0.05), **point(4, 1, 0.1, 0.5), **point(8, 0, 0.1, 0.005)}
+    records = [*point(4, 0.01, 0.2, 0.05), *point(4, 0.003, 0.1, 0.5), *point(8, 0.01, 0.1, 0.005)]
     result = JobResult("j", "train", "contextual", "m", "torch", "smoke", ({"seed": 0,
-        "metrics": metrics, "mlflow_run_id": "x"},), {})  # fmt: skip
-    by_size = curves(result)[(4, 2)]
-    assert by_size[4][0] == (8.0, 0.5)  # lr1 wins on validation although its test KL is worse
-    assert smallest_memory_reaching(by_size, 0.01) == 16.0
+        "metrics": {}, "mlflow_run_id": "x", "records": records},), {})  # fmt: skip
+    by_size = curves(result.table())[(4, 2)]
+    assert by_size[4][0] == (8, 0.5)  # lr 0.003 wins on validation although its test KL is worse
+    assert smallest_memory_reaching(by_size, 0.01) == 16
     assert math.isnan(smallest_memory_reaching(by_size, 0.001))
-    assert loglog_slope([(n, 3 * n**2) for n in (4, 5, 6, 8)]) == pytest.approx(2.0)
+    ns = (4, 5, 6, 8)
+    assert power_law_fit(ns, [3 * n**2 for n in ns]).slope.estimate == pytest.approx(2.0)

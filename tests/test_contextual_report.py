@@ -5,6 +5,7 @@ import math
 import pytest
 
 from qmlrepro.papers.contextual.report import ContextualSection
+from qmlrepro.records import Record
 from qmlrepro.report.claims import Status
 from qmlrepro.report.results import JobResult, PaperResults
 from qmlrepro.report.section import PlotSink
@@ -12,17 +13,19 @@ from qmlrepro.report.section import PlotSink
 TASKS = ((4, 2), (5, 2), (6, 2))
 
 
-def _result(job: str, seeds: list[int], point) -> JobResult:
+def _result(job: str, model: str, seeds: list[int], point) -> JobResult:
+    """A train metrics file as the stage writes it: per seed, tidy records (one try per size)."""
     runs = []
     for seed in seeds:
-        metrics = {}
+        records = []
         for n, k in TASKS:
-            metrics[f"n{n}_k{k}/blind_kl"] = 0.08
+            records.append(Record("blind_kl", 0.08, {"n": n, "k": k}))
             for size, kl in point(n, seed):
-                for name, value in (("val_kl", kl), ("test_kl", kl), ("memory", size)):
-                    metrics[f"n{n}_k{k}/d{size}/lr0/{name}"] = value
-        runs.append({"seed": seed, "metrics": metrics, "mlflow_run_id": f"run{seed}"})
-    return JobResult(job, "train", "contextual", "m", "torch", "default", tuple(runs), {})
+                dims = {"n": n, "k": k, "size": size, "memory": size, "lr": 0.01, "restart": 0}
+                records += [Record(name, kl, dims) for name in ("val_kl", "test_kl")]
+        runs.append({"seed": seed, "metrics": {}, "mlflow_run_id": f"run{seed}",
+                     "records": [r.to_json() for r in records]})  # fmt: skip
+    return JobResult(job, "train", "contextual", model, "torch", "default", tuple(runs), {})
 
 
 def _papers(seeds: list[int], classical_reaches: bool = False) -> PaperResults:
@@ -36,14 +39,17 @@ def _papers(seeds: list[int], classical_reaches: bool = False) -> PaperResults:
     return PaperResults(
         "contextual",
         {
-            ("contextual-quantum", "train"): _result("contextual-quantum", seeds, quantum),
-            ("contextual-gru", "train"): _result("contextual-gru", seeds, gru),
+            ("contextual-quantum", "train"): _result(
+                "contextual-quantum", "contextual/quantum", seeds, quantum
+            ),
+            ("contextual-gru", "train"): _result("contextual-gru", "contextual/gru", seeds, gru),
         },
     )
 
 
-def _body(tmp_path, papers):
-    return ContextualSection().body(papers, PlotSink(tmp_path / "plots", tmp_path, "contextual"))
+def _body(tmp_path, papers, sink=None):
+    sink = sink or PlotSink(tmp_path / "plots", tmp_path, "contextual")
+    return ContextualSection().body(papers, sink)
 
 
 def test_three_seeds_give_typed_verdicts(tmp_path):
@@ -76,3 +82,18 @@ def test_two_seeds_give_no_firm_verdict(tmp_path):
     assert not any(v.firm for v in body.verdicts)
     exact = [v for v in body.verdicts if v.claim.startswith("trained k-HRNN")]
     assert exact and all(v.status is Status.TOO_FEW_SEEDS for v in exact)
+
+
+def test_kl_against_memory_is_written_as_a_series(tmp_path):
+    sink = PlotSink(tmp_path / "plots", tmp_path, "contextual")
+    body = _body(tmp_path, _papers([0, 1, 2]), sink)
+    (series,) = sink.series
+    assert (series.name, series.x, series.y) == ("kl_vs_memory", "memory", "test_kl")
+    # one line per model and task: the k-HRNN at n qubits, the GRU at each of its memories
+    assert set(series.points) == {f"{m} n={n} k=2" for m in ("k-HRNN", "GRU") for n in (4, 5, 6)}
+    (quantum,) = series.points["k-HRNN n=4 k=2"]
+    assert quantum[0] == 4 and quantum[1].estimate == pytest.approx(0.0015) and quantum[1].n == 3
+    gru = dict(series.points["GRU n=6 k=2"])
+    assert set(gru) == {4, 14} and gru[14].estimate == pytest.approx(0.085)
+    assert series.csv().splitlines()[0] == "memory,line,test_kl,ci_low,ci_high,n"
+    assert sink.written and "contextual_kl_vs_memory.png" in body.markdown

@@ -200,28 +200,36 @@ def test_normalisations_mask_empty_keys():
 
 @requires_mnist
 def test_hqvit_train_and_evaluate(project, monkeypatch):
+    from qmlrepro.report.results import JobResult
     from qmlrepro.stages import evaluate, train
     from tests.conftest import prepare_offline_mnist
 
     prepare_offline_mnist(project, monkeypatch, 8, "bilinear")
     common = ["profile=smoke", "paper=hqvit", "profile.seeds=[0]", "dataset.digits=[3,5]"]
-    record = json.loads(train(["job=q", "model=hqvit/quantum", *common]).read_text())
-    metrics = record["runs"][0]["metrics"]
-    assert 0 <= metrics["test_accuracy"] <= 1
-    assert metrics["shuffled_patches_test_accuracy"] == metrics["test_accuracy"]
+    path = train(["job=q", "model=hqvit/quantum", *common])
+    record, trained = json.loads(path.read_text()), JobResult.read(path).table()
+    assert {r.dims["task"] for r in trained} == {"mnist35"}  # 3 vs 5: the job's task
+    accuracy = trained.select("test_accuracy", task="mnist35", seed=0).one()
+    assert 0 <= accuracy <= 1
+    assert trained.select("shuffled_patches_test_accuracy").one() == accuracy
     assert record["describe"]["circuit_n_qubits"] == 13 and record["describe"]["n_classes"] == 2
-    assert record["describe"]["scaling/N64_d16/n_qubits"] == 13
-    exact = json.loads(evaluate("q", "aer_statevector").read_text())["runs"][0]["metrics"]
-    assert set(exact) == set(POINT_METRICS)  # one point, no sweep: unprefixed
-    assert exact["attention_max_error"] < 1e-6 and exact["agreement"] == 1
-    assert exact["accuracy"] == exact["exact_accuracy"] and exact["n_images"] == 2
-    shots = json.loads(evaluate("q", "aer_shots").read_text())["runs"][0]["metrics"]
-    assert set(shots) == {f"shots{n}/{k}" for n in (100, 1000) for k in POINT_METRICS}
-    assert 0 <= shots["shots100/cells_without_outcomes"] <= 1
-    assert shots["shots100/exact_accuracy"] == exact["exact_accuracy"]
+    qubits = trained.select("resources_n_qubits", pixels=64, token_dim=16, seed=0).one()
+    assert qubits == 13 and "scaling/N64_d16/n_qubits" not in record["describe"]
+    exact = JobResult.read(evaluate("q", "aer_statevector")).table()
+    assert set(exact.names()) == set(POINT_METRICS)  # one point, no sweep: no shots dimension
+    assert exact.levels("shots") == [] and exact.levels("task") == ["mnist35"]
+    assert exact.select("attention_max_error").one() < 1e-6
+    assert exact.select("agreement").one() == 1 and exact.select("n_images").one() == 2
+    assert exact.select("accuracy").one() == exact.select("exact_accuracy").one()
+    shots = JobResult.read(evaluate("q", "aer_shots")).table()
+    assert shots.levels("shots") == [100, 1000]
+    for n in (100, 1000):
+        assert set(shots.select(shots=n, task="mnist35").names()) == set(POINT_METRICS)
+    assert 0 <= shots.select("cells_without_outcomes", shots=100).one() <= 1
+    assert shots.select("exact_accuracy", shots=100).one() == exact.select("exact_accuracy").one()
     # evaluation.<backend>.inputs from the command line: the first 3 test images
     three = evaluate("q", "aer_statevector", ["evaluation.aer_statevector.inputs=3"])
-    assert json.loads(three.read_text())["runs"][0]["metrics"]["n_images"] == 3
+    assert JobResult.read(three).table().select("n_images").one() == 3
 
     vit = json.loads(train(["job=v", "model=hqvit/vit_pos", *common]).read_text())
     assert vit["describe"]["n_params"] > 0 and "circuit_n_qubits" not in vit["describe"]
@@ -244,18 +252,29 @@ POINT_METRICS = (
 )
 
 
-def _eval_result(job: str, backend: str, metrics: dict[int, dict[str, float]]):
-    """An evaluate stage's result of ``job`` on ``backend``: seed -> metrics."""
+def _eval_result(job: str, backend: str, points: dict[int, list[tuple[dict, dict]]]):
+    """An evaluate stage's result of ``job`` on ``backend`` as the stage writes it: seed ->
+    [(sweep point's dims, e.g. {"shots": 1000} or {}, {metric: value})], each metric a record
+    with the job's ``task`` and the point's dims."""
+    from qmlrepro.records import Records
     from qmlrepro.report.results import JobResult
 
-    runs = tuple({"seed": s, "mlflow_run_id": f"run{s}", "metrics": m} for s, m in metrics.items())
-    return JobResult(job, "evaluate", "hqvit", "hqvit/quantum", backend, "smoke", runs, {})
+    task = job.split("-")[1]
+    runs = []
+    for seed, seed_points in points.items():
+        records = Records(task=task)
+        for dims, metrics in seed_points:
+            records.update(metrics, **dims)
+        runs.append({"seed": seed, "mlflow_run_id": f"run{seed}", "metrics": records.flat(),
+                     "records": [r.to_json() for r in records]})  # fmt: skip
+    return JobResult(job, "evaluate", "hqvit", "hqvit/quantum", backend, "smoke", tuple(runs), {})
 
 
 def test_report_reads_the_evaluation_points(tmp_path):
-    """The circuit table: aer_statevector's unprefixed point as `exact`, one row per swept shot
-    count of aer_shots (from the shots<N>/ prefixes, sorted), each with its own exact accuracy
-    and image count; the shot plot from aer_shots; the noise line from aer_noise."""
+    """The circuit table: aer_statevector's point without shots as `exact`, one row per swept
+    shot count of aer_shots (from the records' shots dimension, sorted), each with its own exact
+    accuracy and image count; the shot curves and their DVC series from aer_shots; the noise
+    line from aer_noise."""
     from qmlrepro.papers.hqvit.report import HqvitSection
     from qmlrepro.report.results import PaperResults
     from qmlrepro.report.section import PlotSink
@@ -268,15 +287,15 @@ def test_report_reads_the_evaluation_points(tmp_path):
         }  # fmt: skip
 
     job = "hqvit-mnist10-quantum"
-    statevector = {s: point(0.75, 0.75, 4, 0.0) for s in (0, 1)}
+    statevector = {s: [({}, point(0.75, 0.75, 4, 0.0))] for s in (0, 1)}
     swept = {
-        s: {
-            **{f"shots1000/{k}": v for k, v in point(0.5, 0.625, 8, 0.03).items()},
-            **{f"shots100/{k}": v for k, v in point(0.25, 0.625, 8, 0.1).items()},
-        }
+        s: [
+            ({"shots": 1000}, point(0.5 + 0.125 * s, 0.625, 8, 0.03)),
+            ({"shots": 100}, point(0.25, 0.625, 8, 0.1)),
+        ]
         for s in (0, 1)
     }
-    noisy = {0: {f"shots100/{k}": v for k, v in point(0.0, 0.625, 1, 0.2).items()}}
+    noisy = {0: [({"shots": 100}, point(0.0, 0.625, 1, 0.2))]}
     results = PaperResults(
         "hqvit",
         {
@@ -285,7 +304,8 @@ def test_report_reads_the_evaluation_points(tmp_path):
             (job, "eval-aer_noise"): _eval_result(job, "aer_noise", noisy),
         },
     )
-    body = HqvitSection().body(results, PlotSink(tmp_path, tmp_path, "hqvit")).markdown
+    plots = PlotSink(tmp_path, tmp_path, "hqvit")
+    body = HqvitSection().body(results, plots).markdown
     rows = [line for line in body.splitlines() if line.startswith("| MNIST 10-class | aer_")]
     cells = [[c.strip() for c in row.split("|")[2:6]] for row in rows]
     assert [c[:3] for c in cells] == [
@@ -297,7 +317,22 @@ def test_report_reads_the_evaluation_points(tmp_path):
     assert rows[0].split("|")[6].strip().startswith("75.0")  # its exact accuracy
     assert rows[1].split("|")[6].strip().startswith("62.5")
     assert "0.2000" in body and "0.1000 (ideal Aer, 100 shots" in body  # the noise line
-    assert (tmp_path / "hqvit_shots.png").is_file() and "hqvit_shots.png" in body
+    for name in ("accuracy_vs_shots", "attention_error_vs_shots"):
+        assert (tmp_path / f"hqvit_{name}.png").is_file() and f"hqvit_{name}.png" in body
+    # the DVC series: accuracy (%) against shots, one line per task on aer_shots, mean over seeds
+    series = {s.name: s for s in plots.series}
+    accuracy = series["accuracy_vs_shots"]
+    assert (accuracy.x, accuracy.y) == ("shots", "accuracy")
+    assert list(accuracy.points) == ["MNIST 10-class (aer_shots)"]
+    points = accuracy.points["MNIST 10-class (aer_shots)"]
+    assert [x for x, _ in points] == [100, 1000]
+    assert [ci.estimate for _, ci in points] == pytest.approx([25.0, 56.25])
+    assert points[1][1].n == 2 and points[1][1].low < 56.25 < points[1][1].high
+    assert accuracy.csv().splitlines()[0] == "shots,line,accuracy,ci_low,ci_high,n"
+    error = series["attention_error_vs_shots"]
+    assert [ci.estimate for _, ci in error.points["MNIST 10-class (aer_shots)"]] == pytest.approx(
+        [0.1, 0.03]
+    )
 
 
 def test_report_section_without_runs_says_not_tested(tmp_path):
@@ -313,35 +348,42 @@ def test_report_section_without_runs_says_not_tested(tmp_path):
 
 
 def _train_result(task: str, model: str, accuracies: dict[int, float], shuffled=None):
+    """A train stage's result as the stage writes it: per seed the accuracies (dimension
+    ``task``) and, for the quantum model, the resource sweep (``resources_<count>`` with dims
+    ``pixels`` and ``token_dim``)."""
+    from qmlrepro.records import Records
     from qmlrepro.report.results import JobResult
 
-    runs = tuple(
-        {
-            "seed": s,
-            "mlflow_run_id": f"{model}{s}",
-            "metrics": {
-                "test_accuracy": a,
-                "shuffled_patches_test_accuracy": a if shuffled is None else shuffled,
-            },
-        }
-        for s, a in accuracies.items()
-    )
+    runs = []
+    for seed, accuracy in accuracies.items():
+        records = Records(task=task)
+        records.update(
+            {
+                "test_accuracy": accuracy,
+                "shuffled_patches_test_accuracy": accuracy if shuffled is None else shuffled,
+            }
+        )
+        if model == "quantum":
+            for n in (16, 64, 256):
+                for d in (4, 16):
+                    if d >= n:
+                        continue
+                    counts = {
+                        "n_qubits": 2 * (n.bit_length() - 1) + 1,
+                        "param_gates": 4 * (d.bit_length() - 1),
+                        "cx_total": 2 * n,
+                        "classical_qk_macs": n * n // d,
+                    }
+                    records.update(
+                        {f"resources_{k}": float(v) for k, v in counts.items()},
+                        pixels=n,
+                        token_dim=d,
+                    )
+        runs.append({"seed": seed, "mlflow_run_id": f"{model}{seed}", "metrics": records.flat(),
+                     "records": [r.to_json() for r in records]})  # fmt: skip
     describe = {"n_params": 100, "n_params_attention_scores": 10}
-    if model == "quantum":
-        describe |= {
-            f"scaling/N{n}_d{d}/{k}": v
-            for n in (16, 64, 256)
-            for d in (4, 16)
-            if d < n
-            for k, v in (
-                ("n_qubits", 2 * (n.bit_length() - 1) + 1),
-                ("param_gates", 4 * (d.bit_length() - 1)),
-                ("cx_total", 2 * n),
-                ("classical_qk_macs", n * n // d),
-            )
-        }
-    return JobResult(f"hqvit-{task}-{model}", "train", "hqvit", f"hqvit/{model}", None,
-                     "smoke", runs, describe)  # fmt: skip
+    return JobResult(f"hqvit-{task}-{model}", "train", "hqvit", f"hqvit/{model.replace('-', '_')}",
+                     "torch", "smoke", tuple(runs), describe)  # fmt: skip
 
 
 def _section(tmp_path, seeds):
@@ -365,11 +407,8 @@ def _section(tmp_path, seeds):
              "attention_mae": 0.1, "attention_weighted_mae": 0.05,
              "cells_without_outcomes": 0.1, "seconds": 8.0}  # fmt: skip
     job = "hqvit-mnist10-quantum"
-    shots = {s: {f"shots1000/{k}": v for k, v in point.items()} for s in seeds}
-    noisy = {
-        s: {f"shots100/{k}": v for k, v in (point | {"agreement": 1.0, "n_images": 1.0}).items()}
-        for s in seeds
-    }
+    shots = {s: [({"shots": 1000}, point)] for s in seeds}
+    noisy = {s: [({"shots": 100}, point | {"agreement": 1.0, "n_images": 1.0})] for s in seeds}
     jobs[(job, "eval-aer_shots")] = _eval_result(job, "aer_shots", shots)
     jobs[(job, "eval-aer_noise")] = _eval_result(job, "aer_noise", noisy)
     return HqvitSection().body(PaperResults("hqvit", jobs), PlotSink(tmp_path, tmp_path, "hqvit"))

@@ -35,8 +35,7 @@ from qmlrepro.papers.hypernet.metrics import best_of_k_excess, distribution_metr
 from qmlrepro.papers.hypernet.search import initial_angles, lbfgs_search
 from qmlrepro.quantum.qiskit_executors import AerDepolarizing, AerStatevector
 from qmlrepro.quantum.torch_executor import TorchCircuit, TorchStatevector
-
-from .conftest import without_timings
+from qmlrepro.report.results import JobResult
 
 
 def _data(d: int, n: int = 60, seed: int = 0) -> TaskData:
@@ -237,33 +236,53 @@ def test_hypernet_train_resume_and_evaluate(project):
     common = ["profile=smoke", "paper=hypernet", "profile.seeds=[0]", "paper.task=mnist01"]
     out = train(["job=h", "model=hypernet/circuit", *common])
     first = json.loads(out.read_text())
-    metrics = first["runs"][0]["metrics"]
     assert set(first["describe"]) >= {"n_qubits", "landscape_cost_min", "d1_parameters"}
-    assert 0 <= metrics["d1/p_opt"] <= 1 and metrics["d2/excess_cost"] >= 0
+    trained = JobResult.read(out).table().select(task="mnist01")
+    assert trained.levels("depth") == [1, 2] and len(trained) == len(first["runs"][0]["records"])
+    assert 0 <= trained.select("p_opt", depth=1).one() <= 1
+    assert trained.select("excess_cost", depth=2).one() >= 0
+    assert "p_opt/depth:1" in first["runs"][0]["metrics"]  # MLflow's flat names, task left out
+    summary = json.loads((out.parent / "summary-train.json").read_text())
+    assert set(summary) == {
+        "p_opt",
+        "excess_cost",
+        "expected_test_accuracy",
+        "hit_within_budget",
+        "best_of_budget_excess",
+    }
+    assert set(summary["p_opt"]) == {"task:mnist01/depth:1", "task:mnist01/depth:2"}
     # a rerun of the finished job trains afresh (a new run) to identical numbers, timings aside
     again = json.loads(train(["job=h", "model=hypernet/circuit", *common]).read_text())
     assert again["runs"][0]["mlflow_run_id"] != first["runs"][0]["mlflow_run_id"]
-    assert without_timings(again["runs"][0]["metrics"]) == without_timings(metrics)
+    assert [r for r in again["runs"][0]["records"] if r["name"] != "seconds"] == [
+        r for r in first["runs"][0]["records"] if r["name"] != "seconds"
+    ]
     # exact evaluation on the torch executor: every depth, the trained distribution's metrics
-    exact = json.loads(evaluate("h", "torch").read_text())["runs"][0]["metrics"]
+    exact = JobResult.read(evaluate("h", "torch")).table()
     for depth in (1, 2):
-        assert exact[f"d{depth}/p_opt"] == pytest.approx(metrics[f"d{depth}/p_opt"], abs=1e-12)
-    shots = json.loads(evaluate("h", "aer_shots").read_text())["runs"][0]["metrics"]
-    assert {k.split("/")[0] for k in shots} == {"d1", "d2"}  # no sweep: every depth, no prefix
-    assert 0 <= shots["d2/p_opt"] <= 1 and "d2/best_sample_excess_cost" in shots
+        assert exact.select("p_opt", depth=depth).one() == pytest.approx(
+            trained.select("p_opt", depth=depth).one(), abs=1e-12
+        )
+    shots = JobResult.read(evaluate("h", "aer_shots")).table()
+    assert shots.levels("depth") == [1, 2] and not shots.levels("scale")  # no sweep
+    assert 0 <= shots.select("p_opt", depth=2).one() <= 1
+    assert shots.select("best_sample_excess_cost", depth=2, task="mnist01")
     noisy_file = evaluate("h", "aer_depolarizing")
-    noisy = json.loads(noisy_file.read_text())["runs"][0]["metrics"]
-    # smoke: noise_scales [1.0], noise_depth 2: the stage's sweep prefix, then the depth
-    assert {tuple(k.split("/")[:2]) for k in noisy} == {("scale1", "d2")}
-    assert 0 <= noisy["scale1/d2/p_opt"] <= 1
+    noisy = JobResult.read(noisy_file).table()
+    # smoke: noise_scales [1.0], noise_depth 2: the stage's sweep dimension, then the depth
+    assert noisy.levels("scale") == [1.0] and noisy.levels("depth") == [2]
+    assert len(noisy.select(scale=1.0, depth=2)) == len(noisy)
+    assert 0 <= noisy.select("p_opt", scale=1.0, depth=2).one() <= 1
     # a scale making a probability > 1 stops when its point composes, before any evaluation
     before = noisy_file.read_bytes()
     with pytest.raises(ConfigError, match="two_qubit x scale"):
         evaluate("h", "aer_depolarizing", ["paper.noise_scales=[1.0,400]"])
     assert noisy_file.read_bytes() == before
 
-    annealing = json.loads(train(["job=a", "model=hypernet/annealing", *common]).read_text())
-    assert 0 <= annealing["runs"][0]["metrics"]["hit_within_budget"] <= 1
+    annealing = JobResult.read(train(["job=a", "model=hypernet/annealing", *common])).table()
+    hit = annealing.select("hit_within_budget", task="mnist01", budget=50, runs=1000)
+    assert 0 <= hit.one() <= 1
+    assert not annealing.select("budget") and not annealing.select("runs")  # dimensions now
     with pytest.raises(ConfigError, match=r"paper\.task"):
         train(
             [
@@ -340,11 +359,16 @@ def test_mnist37_smoke_training_logs_its_alphabet_choices(project):
     common = ["profile=smoke", "paper=hypernet", "profile.seeds=[0]", "paper.task=mnist37"]
     record = json.loads(train(["job=h37", "model=hypernet/circuit", *common]).read_text())
     (run,) = record["runs"]
-    alphabets = [k for k in run["metrics"] if "/choice/alphabet/" in k]
-    assert {k.split("/")[0] for k in alphabets} == {"d1", "d2"} and len(alphabets) == 8
-    assert sum(run["metrics"][k] for k in alphabets) == pytest.approx(2.0)
+    alphabets = [
+        r
+        for r in run["records"]
+        if r["name"] == "choice_probability" and r["dims"]["choice"] == "alphabet"
+    ]
+    assert {r["dims"]["depth"] for r in alphabets} == {1, 2} and len(alphabets) == 8
+    assert {r["dims"]["option"] for r in alphabets} == {"{0,1}", "{-1,1}", "{-2,1}", "{-3,1}"}
+    assert sum(r["value"] for r in alphabets) == pytest.approx(2.0)
+    keys = [k for k in run["metrics"] if k.startswith("choice_probability/") and "alphabet" in k]
+    assert len(keys) == 8
     logged = MlflowClient().get_run(run["mlflow_run_id"])
     assert logged.info.status == "FINISHED"
-    assert all(
-        logged.data.metrics[mlflow_key(f"final/{k}")] == run["metrics"][k] for k in alphabets
-    )
+    assert all(logged.data.metrics[mlflow_key(f"final/{k}")] == run["metrics"][k] for k in keys)

@@ -5,44 +5,64 @@ import pytest
 
 from qmlrepro.papers.hypernet.claims import HIGH_PROBABILITY, NOISE, ONE_LOOP, intermediate_depth
 from qmlrepro.papers.hypernet.report import HypernetSection
+from qmlrepro.records import Record
 from qmlrepro.report.claims import Status, Verdict
 from qmlrepro.report.results import JobResult, PaperResults
 from qmlrepro.report.section import PlotSink
 
 
-def _job(job: str, stage: str, per_seed: dict[int, dict[str, float]]) -> JobResult:
-    runs = tuple(
-        {"seed": s, "mlflow_run_id": f"run{s:04d}", "metrics": m} for s, m in per_seed.items()
-    )
-    backend = stage.removeprefix("eval-") if stage != "train" else "torch_statevector"
-    return JobResult(job, stage, "hypernet", "circuit", backend, "default", runs, {})
+def _job(
+    job: str, stage: str, model: str, per_seed: dict[int, list[Record]], describe=None
+) -> JobResult:
+    """A job's stored result: every seed's tidy records (their dimensions; the run's are added
+    when the report reads them), as the stages write them."""
+    backend = stage.removeprefix("eval-") if stage != "train" else "torch"
+    kind = "train" if stage == "train" else "evaluate"
+    dims = {"task": job.split("-")[1]}  # what HypernetExperiment.dims() writes
+    return JobResult.from_records(
+        job, kind, "hypernet", model, backend, per_seed, describe=describe, dims=dims,
+        run_id="run{seed:04d}",
+    )  # fmt: skip
 
 
 def _results(seeds: list[int], depths: list[int], peak: int, noise_depth: int) -> PaperResults:
-    """P_opt per start: high at ``peak``, low elsewhere, with start-to-start scatter."""
+    """P_opt per start: high at ``peak``, low elsewhere, with start-to-start scatter; a random
+    search on the same task with budget 50."""
     rng = np.random.default_rng(1)
-    train, shots, noisy = {}, {}, {}
+    train, shots, noisy, search = {}, {}, {}, {}
     for s in seeds:
-        m, sh, no = {}, {}, {}
+        m, sh = [], []
         for d in depths:
             p = float(np.clip((0.9 if d == peak else 0.2) + rng.normal(0, 0.03), 0, 1))
-            m |= {f"d{d}/p_opt": p, f"d{d}/iterations": 100.0, f"d{d}/seconds": 1.0}
-            sh[f"d{d}/p_opt"] = p
+            dims = {"task": "mnist01", "depth": d}
+            m += [Record("p_opt", p, dims), Record("iterations", 100.0, dims)]
+            m += [Record("seconds", 1.0, dims), Record("hit_within_budget", p / 2, dims)]
+            m += [Record("choice_probability", 1 - p, {**dims, "choice": "act", "option": "relu"})]
+            m += [Record("choice_probability", p, {**dims, "choice": "act", "option": "sigmoid"})]
+            sh.append(Record("p_opt", p, dims))
         train[s], shots[s] = m, sh
-        p = sh[f"d{noise_depth}/p_opt"]
-        no = {f"scale0.2/d{noise_depth}/p_opt": p - 0.02, f"scale2.0/d{noise_depth}/p_opt": p - 0.1}
-        noisy[s] = no
+        p = next(r.value for r in sh if r.dims["depth"] == noise_depth)
+        noisy[s] = [
+            Record("p_opt", p - 0.02, {"task": "mnist01", "depth": noise_depth, "scale": 0.2}),
+            Record("p_opt", p - 0.1, {"task": "mnist01", "depth": noise_depth, "scale": 2.0}),
+        ]
+        dims = {"task": "mnist01", "budget": 50, "runs": 1000}
+        search[s] = [Record("hit_within_budget", 0.04 + 0.001 * s, dims)]
+    circuit = "hypernet/circuit"
     jobs = [
-        _job("hypernet-mnist01-circuit", "train", train),
-        _job("hypernet-mnist01-circuit", "eval-aer_shots", shots),
-        _job("hypernet-mnist01-circuit", "eval-aer_depolarizing", noisy),
-        _job("hypernet-gaussian-circuit", "train", {}),  # declared, skipped in this profile
+        _job("hypernet-mnist01-circuit", "train", circuit, train, {"d4_parameters": 136}),
+        _job("hypernet-mnist01-circuit", "eval-aer_shots", circuit, shots),
+        _job("hypernet-mnist01-circuit", "eval-aer_depolarizing", circuit, noisy),
+        _job("hypernet-mnist01-random", "train", "hypernet/random_search", search),
+        _job("hypernet-gaussian-circuit", "train", circuit, {}),  # declared, skipped here
     ]
-    return PaperResults("hypernet", {(j.job, j.stage): j for j in jobs})
+    key = {"train": "train", "evaluate": None}
+    return PaperResults("hypernet", {(j.job, key[j.stage] or f"eval-{j.backend}"): j for j in jobs})
 
 
-def _body(tmp_path, results):
-    return HypernetSection().body(results, PlotSink(tmp_path / "plots", tmp_path, "hypernet"))
+def _body(tmp_path, results, plots=None):
+    plots = plots or PlotSink(tmp_path / "plots", tmp_path, "hypernet")
+    return HypernetSection().body(results, plots)
 
 
 def _by_claim(verdicts: list[Verdict]) -> dict[str, Verdict]:
@@ -100,3 +120,41 @@ def test_smoke_grid_has_no_interior_depth_and_no_paper_noise_depth(tmp_path):
 )
 def test_claim_statements_are_short(statement):
     assert len(statement) <= 90
+
+
+def test_the_section_reads_its_tables_from_the_records(tmp_path):
+    body = _body(tmp_path, _results(list(range(10)), [1, 2, 4, 6, 8], peak=4, noise_depth=4))
+    md = body.markdown
+    assert (
+        "| 4 | 136 | 0.894 ± 0.008 | 10/10 |" in md
+    )  # P_opt at the peak, its angles from the job's describe
+    assert "Best depth D = 4. Probability the trained circuit puts on each act choice" in md
+    assert "relu 0.106 ± 0.008; sigmoid 0.894 ± 0.008" in md
+    budget = next(line for line in md.splitlines() if "| 50 |" in line)
+    assert "| 50 | 0.447 ± 0.004 | — | 0.044 ± 0.001 |" in budget
+    assert (
+        "| 0.2 | 0.0002 / 0.00075 | 0.874 ± 0.008 |" in md
+    )  # the depolarising sweep's scale dimension
+    assert "mnist01: 10 random starts per depth" in "\n".join(body.deviations)
+    assert "circuit search runs in the `paper` profile only" in md  # the skipped Gaussian job
+
+
+def test_p_opt_against_depth_is_written_as_a_dvc_series(tmp_path):
+    plots = PlotSink(tmp_path / "plots", tmp_path, "hypernet")
+    _body(tmp_path, _results([0, 1, 2], [1, 2, 4], peak=2, noise_depth=4), plots)
+    (series,) = plots.series
+    assert (series.name, series.x, series.y) == ("p_opt_vs_depth", "depth", "p_opt")
+    assert list(series.points) == ["MNIST 0/1"]
+    points = series.points["MNIST 0/1"]
+    assert [x for x, _ in points] == [1, 2, 4]
+    assert all(ci.n == 3 and ci.has_interval for _, ci in points)
+    assert max(points, key=lambda p: p[1].estimate)[0] == 2
+    csv = series.csv().splitlines()
+    assert csv[0] == "depth,line,p_opt,ci_low,ci_high,n" and len(csv) == 4
+    assert (tmp_path / "plots" / "hypernet_p_opt_vs_depth.png").is_file()
+
+
+def test_nothing_run_says_so(tmp_path):
+    body = _body(tmp_path, PaperResults("hypernet", {}))
+    assert "not run" in body.markdown
+    assert all(v.status in (Status.NOT_TESTABLE, Status.BY_CONSTRUCTION) for v in body.verdicts)

@@ -19,7 +19,7 @@ from qmlrepro.quantum.ibm_runtime import IBMRuntime, JobLookupError
 from qmlrepro.quantum.spec import make_spec
 from qmlrepro.report.results import metrics_path
 
-from .conftest import CONTEXTUAL_SMOKE, prepare_contextual_smoke, run_script
+from .conftest import CONTEXTUAL_SMOKE, prepare_contextual_smoke, run_script, without_timings
 from .test_torch_executor import ring_circuit
 
 
@@ -314,8 +314,7 @@ def test_a_rerun_of_a_local_hardware_evaluation_in_a_new_process_submits_nothing
         record = json.loads(
             metrics_path(project / "results", "cq", "evaluate", "ibm_runtime_local").read_text()
         )
-        timed = record["runs"][0]["metrics"].items()
-        metrics.append({k: v for k, v in timed if not k.endswith("/seconds")})
+        metrics.append(without_timings(record["runs"][0]["metrics"]))
         files.append(_job_files(project))
     assert files[0]["results"] > 0 and files[0]["submitted"] == files[0]["results"]
     assert files[1] == files[0] and metrics[1] == metrics[0]

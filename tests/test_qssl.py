@@ -2,7 +2,6 @@
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,8 +13,6 @@ from qmlrepro.data.augment import AugmentSpec, BatchAugment
 from qmlrepro.papers.qssl.losses import nt_xent_loss
 from qmlrepro.papers.qssl.models import QuantumRepresentation
 from qmlrepro.papers.qssl.probe import train_linear_probe
-from qmlrepro.report.results import JobResult, PaperResults
-from qmlrepro.report.section import PlotSink
 from tests.conftest import requires_mnist
 
 WIDTH = 8
@@ -129,28 +126,6 @@ def test_linear_probe_separates_separable_features():
     )
     assert result.final == 1.0 and result.best == 1.0 and len(result.test_accuracy) == 30
     assert result.classes.tolist() == [10, 11, 12, 13, 14]
-
-
-def test_width_ablation_plot_is_drawn_from_ablation_jobs(tmp_path: Path):
-    from qmlrepro.papers.qssl.report import QsslSection
-
-    def job(name: str, model: str, acc: float) -> JobResult:
-        runs = tuple(
-            {"seed": s, "mlflow_run_id": f"{name}{s}", "metrics": {"probe_best_accuracy": acc}}
-            for s in range(2)
-        )
-        return JobResult(name, "train", "qssl", model, "torch", "paper", runs, {})
-
-    jobs = {
-        (f"qssl-ablation-w{w}-quantum-ring", "train"): job(f"w{w}", "q", 0.3 + w / 100)
-        for w in range(2, 9)
-    }
-    jobs[("qssl-classical", "train")] = job("c", "qssl/classical", 0.4)
-    sink = PlotSink(tmp_path / "plots", tmp_path, "qssl")
-    body = QsslSection().body(PaperResults("qssl", jobs), sink)
-    assert (tmp_path / "plots" / "qssl_width_ablation.png").is_file()
-    assert "not run" in body.markdown and body.verdict == ""
-    assert not any(v.firm for v in body.verdicts)  # 2 seeds, noise stages not run
 
 
 @requires_mnist

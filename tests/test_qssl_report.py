@@ -5,18 +5,33 @@ from pathlib import Path
 import pytest
 
 from qmlrepro.papers.qssl.claims import CLAIMS, NOISE_MARGIN, PAPER_GAP
-from qmlrepro.papers.qssl.report import QsslSection
+from qmlrepro.papers.qssl.report import QsslSection, _steps
+from qmlrepro.records import Records
 from qmlrepro.report.claims import Status
 from qmlrepro.report.results import JobResult, PaperResults
 from qmlrepro.report.section import PlotSink
 
+STEPS = _steps("default")
+JOBS = {  # job -> (model, training backend)
+    "qssl-classical": ("qssl/classical", "torch"),
+    "qssl-quantum-ring": ("qssl/quantum_ring", "torch"),
+    "qssl-quantum-ring-shots": ("qssl/quantum_ring", "torch_shots"),
+    "qssl-quantum-all-to-all": ("qssl/quantum_all_to_all", "torch"),
+}
 
-def _job(name: str, stage: str, metric: str, values: list[float]) -> JobResult:
-    runs = tuple(
-        {"seed": s, "mlflow_run_id": f"{name}-{stage}-{s}", "metrics": {metric: v, "n_images": 50}}
-        for s, v in enumerate(values)
-    )
-    return JobResult(name, stage, "qssl", "m", "torch", "default", runs, {})
+
+def _job(name: str, stage: str, backend: str, metrics: dict, width: int = 8, steps=STEPS):
+    """A job's per-seed records as the qssl experiment writes them (``metrics``: name ->
+    per-seed values)."""
+    model, trained_on = JOBS[name]
+    runs = []
+    for seed in range(len(next(iter(metrics.values())))):
+        records = Records(width=width, steps=steps, dataset="mnist")
+        records.update({m: values[seed] for m, values in metrics.items()})
+        run = {"seed": seed, "mlflow_run_id": f"{name}-{stage}-{seed}", "metrics": {}}
+        runs.append({**run, "records": [r.to_json() for r in records]})
+    kind = "train" if stage == "train" else "evaluate"
+    return JobResult(name, kind, "qssl", model, backend or trained_on, "default", tuple(runs), {})
 
 
 def _results(
@@ -30,19 +45,15 @@ def _results(
         ("qssl-quantum-ring-shots", shots),
         ("qssl-quantum-all-to-all", classical),
     ):
-        train = _job(name, "train", "probe_best_accuracy", values)
-        for run in train.runs:
-            run["metrics"]["probe_final_accuracy"] = run["metrics"]["probe_best_accuracy"]
-        jobs[(name, "train")] = train
-    jobs[("qssl-classical", "eval-torch")] = _job(
-        "qssl-classical", "eval-torch", "test_accuracy", classical
-    )
-    jobs[("qssl-quantum-ring", "eval-torch")] = _job(
-        "qssl-quantum-ring", "eval-torch", "test_accuracy", ring
-    )
-    jobs[("qssl-quantum-ring", "eval-aer_noise")] = _job(
-        "qssl-quantum-ring", "eval-aer_noise", "test_accuracy", noisy
-    )
+        metrics = {"probe_best_accuracy": values, "probe_final_accuracy": values}
+        jobs[(name, "train")] = _job(name, "train", "", metrics)
+    for name, backend, values in (
+        ("qssl-classical", "torch", classical),
+        ("qssl-quantum-ring", "torch", ring),
+        ("qssl-quantum-ring", "aer_noise", noisy),
+    ):
+        metrics = {"test_accuracy": values, "n_images": [50.0] * len(values)}
+        jobs[(name, f"eval-{backend}")] = _job(name, "eval", backend, metrics)
     return PaperResults("qssl", jobs)
 
 
@@ -56,8 +67,8 @@ def test_claims_are_declared_as_data():
     # the paper's gaps are CIFAR-10 numbers: quoted as context, not compared with our MNIST ones
     assert [c.paper_value for c in CLAIMS[:2]] == [None, None]
     assert {
-        "qssl-quantum-ring": pytest.approx(3.02),
-        "qssl-quantum-ring-shots": pytest.approx(2.85),
+        "quantum-ring": pytest.approx(3.02),
+        "quantum-ring-shots": pytest.approx(2.85),
     } == PAPER_GAP
 
 
@@ -101,3 +112,19 @@ def test_missing_noise_stages_are_not_a_verdict(tmp_path: Path):
     del results.jobs[("qssl-quantum-ring", "eval-aer_noise")]
     noise = _body(results, tmp_path).verdicts[2]
     assert noise.status is Status.TOO_FEW_SEEDS and "not run" in noise.reason
+
+
+def test_the_width_ablation_is_a_curve_with_its_dvc_series(tmp_path: Path):
+    results = _results([0.4] * 3, [0.5] * 3, [0.5] * 3, [0.5] * 3)
+    for width in (2, 8):
+        for name in ("qssl-classical", "qssl-quantum-ring"):
+            metrics = {"probe_best_accuracy": [0.3 + width / 100, 0.31, 0.32]}
+            job = _job(name, "train", "", metrics, width=width, steps=97)
+            results.jobs[(f"{name}-w{width}", "train")] = job
+    sink = PlotSink(tmp_path / "plots", tmp_path, "qssl")
+    QsslSection().body(results, sink)
+    (series,) = sink.series
+    assert (series.name, series.x, series.y) == ("width_ablation", "width", "probe_best_accuracy")
+    assert sorted(series.points) == ["classical (ours)", "quantum-ring (ours)"]
+    assert [x for x, _ in series.points["classical (ours)"]] == [2, 8]  # not the main W = 8 run
+    assert series.csv().splitlines()[0] == "width,line,probe_best_accuracy,ci_low,ci_high,n"

@@ -84,3 +84,34 @@ def test_every_key_reaches_mlflow_and_distinct_keys_stay_distinct(tmp_path):
     assert data.metrics == expected
     assert data.params == {k: str(i) for k, i in expected.items()}
     assert {k: data.tags[k] for k in keys} == {k: str(i) for k, i in expected.items()}
+
+
+def test_records_with_dimensions_become_child_runs_that_a_rerun_reuses(tmp_path):
+    """A sweep's records reach MLflow as nested runs with the dimensions as params, so the runs
+    table charts a metric against shots or depth; the run's constants are its own params."""
+    from qmlrepro.records import Records
+    from qmlrepro.tracking.mlflow_run import tracked_run
+
+    records = Records(task="mnist01")
+    for shots in (100, 1000):
+        records.add("accuracy", shots / 2000, shots=shots, backend_options="a{0,1}")
+    records.add("seconds", 3.0)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    with tracked_run(uri, "qmlrepro/records", "job/seed0", {}) as run:
+        assert run.log_records(records, "eval/aer_shots", {"seed": "0"}) == 2
+    with tracked_run(uri, "qmlrepro/records", "job/seed0", {}, run_id=run.run_id) as again:
+        assert again.log_records(records, "eval/aer_shots", {"seed": "0"}) == 2
+    client = MlflowClient(tracking_uri=uri)
+    parent = client.get_run(run.run_id)
+    assert parent.data.params["dim.task"] == "mnist01"
+    children = client.search_runs(
+        [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{run.run_id}'"
+    )
+    assert len(children) == 2  # reused, not duplicated
+    by_shots = {c.data.params["shots"]: c for c in children}
+    assert by_shots["1000"].data.metrics == {"accuracy": 0.5}
+    assert by_shots["100"].data.tags["seed"] == "0"
+    assert (
+        by_shots["100"].info.run_name == "job/seed0/eval/aer_shots/shots:100/backend_options:a{0,1}"
+    )
+    assert all(c.info.status == "FINISHED" for c in children)

@@ -9,6 +9,7 @@ import torch
 from omegaconf import DictConfig
 
 from qmlrepro.quantum.executor import Executor
+from qmlrepro.records import Records
 from qmlrepro.tracking.mlflow_run import TrackedRun
 
 
@@ -37,21 +38,37 @@ class RunContext:
 class Experiment(ABC):
     """A paper's train/evaluate logic for one composed config (one model, one profile).
 
+    :meth:`train` and :meth:`evaluate` return :class:`~qmlrepro.records.Records`: each number with
+    its dimensions (``records.add("test_kl", kl, n=4, k=2, memory=3)``), never dimensions
+    spelled into the metric's name; the stage adds the seed, job, model and backend (and an
+    evaluation's sweep point). A plain ``{name: value}`` dict is taken as records without
+    dimensions.
+
     ``takes_eval_inputs``: whether :meth:`evaluate` honours ``ctx.eval_inputs`` (a cap on the
-    test inputs); the stage refuses ``evaluation.<backend>.inputs`` for one that does not."""
+    test inputs); the stage refuses ``evaluation.<backend>.inputs`` for one that does not.
+    ``summary``: the record names summarised (mean, std, 95% CI over seeds) in the job's
+    ``summary-*.json``, the files ``dvc metrics show`` lists; None: every name."""
 
     takes_eval_inputs: bool = False
+    summary: tuple[str, ...] | None = None
 
     def __init__(self, cfg: DictConfig) -> None:
         self.cfg = cfg
 
     @abstractmethod
-    def train(self, ctx: RunContext) -> dict[str, float]:
-        """Train from scratch (or resume from ``ctx.checkpoint``); return final metrics."""
+    def train(self, ctx: RunContext) -> Records | dict[str, float]:
+        """Train from scratch (or resume from ``ctx.checkpoint``); return the final records."""
 
     @abstractmethod
-    def evaluate(self, ctx: RunContext) -> dict[str, float]:
-        """Evaluate the trained ``ctx.checkpoint`` on the configured backend; return metrics."""
+    def evaluate(self, ctx: RunContext) -> Records | dict[str, float]:
+        """Evaluate the trained ``ctx.checkpoint`` on the configured backend; return records."""
+
+    def dims(self) -> dict[str, int | float | str | bool]:
+        """The job's constant dimensions, those that tell this paper's jobs apart beyond model
+        and backend (e.g. ``{"task": "mnist01"}``): every record of the job carries them
+        (``Records(**self.dims())``), and the stage writes them into the job's metrics files,
+        also for a job skipped in this profile, so a report finds jobs by what they are."""
+        return {}
 
     def describe(self) -> dict[str, float | int | str]:
         """Facts about the model logged once per run (parameter counts, qubits, ...)."""

@@ -40,7 +40,8 @@ from qmlrepro.paths import project_root, resolve
 from qmlrepro.quantum.executor import Executor
 from qmlrepro.quantum.ibm_runtime import CredentialsError
 from qmlrepro.quantum.torch_executor import TorchStatevector
-from qmlrepro.report.results import JobResult, metrics_path
+from qmlrepro.records import Records, as_records
+from qmlrepro.report.results import JobResult, metrics_path, summarize_records, summary_path
 from qmlrepro.tracking.git import git_state
 from qmlrepro.tracking.mlflow_run import flatten, tracked_run
 from qmlrepro.training.checkpoint import load_checkpoint, trained_checkpoint
@@ -177,7 +178,9 @@ def train(overrides: Sequence[str]) -> Path:
     if cfg.run_in_profiles is not None and cfg.profile.name not in cfg.run_in_profiles:
         reason = f"runs in profile(s) {', '.join(cfg.run_in_profiles)} only"
         _write_job_config(ckpt_dir, overrides, cfg)
-        write_json(out, {**_record(cfg, "train", [], {}), "skipped": reason})
+        record = {**_record(cfg, "train", [], {}), "dims": _experiment(cfg).dims()}
+        write_json(out, {**record, "skipped": reason})
+        write_json(summary_path(out), {})  # DVC's metrics output exists, empty
         return out
     for backend, setting in (cfg.get("evaluation") or {}).items():
         # A sweep point its backend cannot run stops now, not after training; hardware
@@ -222,10 +225,11 @@ def train(overrides: Sequence[str]) -> Path:
                 executor=build_executor(seeded),
                 reference=reference_executor(seeded),
             )
-            metrics = _experiment(seeded).train(ctx)
-            run.log_metrics({f"final/{k}": v for k, v in metrics.items()})
+            records = as_records(_experiment(seeded).train(ctx))
+            run.log_metrics({f"final/{k}": v for k, v in records.flat().items()})
+            run.log_records(records, "final", _tags(cfg, seed, "train"))
             run.log_artifact(checkpoint, "checkpoints")
-        runs.append({"seed": seed, "mlflow_run_id": run.run_id, "metrics": metrics})
+        runs.append(_run_entry(seed, run.run_id, records))
     # Committed once every seed has trained: a failed or killed run never replaces what
     # evaluate reads, and the checkpoints are replaced just before the files describing them.
     for seed in seeds:
@@ -238,8 +242,24 @@ def train(overrides: Sequence[str]) -> Path:
     # ``seed=`` only picks which seeds train (it is not in the config hash): evaluate recomposes
     # the job without it and evaluates every seed train.json lists.
     _write_job_config(ckpt_dir, [o for o in overrides if not o.startswith("seed=")], cfg)
-    write_json(out, {**_record(cfg, "train", runs, describe), "config_hash": digest})
+    record = {**_record(cfg, "train", runs, describe), "dims": experiment.dims()}
+    record["config_hash"] = digest
+    write_json(out, record)
+    write_json(
+        summary_path(out), summarize_records(JobResult.from_json(record), experiment.summary)
+    )
     return out
+
+
+def _run_entry(seed: int, run_id: str, records: Records) -> dict[str, Any]:
+    """One seed's entry in a metrics file: its MLflow run, the flat metric names MLflow shows
+    (``metrics``) and the same numbers as tidy records with their dimensions (``records``)."""
+    return {
+        "seed": seed,
+        "mlflow_run_id": run_id,
+        "metrics": records.flat(),
+        "records": [r.to_json() for r in records],
+    }
 
 
 def _other_seeds(out: Path, digest: str, seeds: list[int]) -> list[dict[str, Any]]:
@@ -377,7 +397,7 @@ def evaluate(
             _tags(cfg, seed, "train+evaluate"),
             run_id=record["mlflow_run_id"],
         ) as run:
-            metrics: dict[str, float] = {}
+            records = Records()
             ran = []
             for label, point, point_cfg in points:
                 seeded = _seeded_backend(point_cfg, seed)
@@ -393,8 +413,8 @@ def evaluate(
                     eval_inputs=setting.get("inputs"),
                     sweep=point,
                 )
-                values = _experiment(seeded).evaluate(ctx)
-                metrics.update({label + k: v for k, v in values.items()})
+                # the sweep point's options are dimensions of its records (shots=1000, ...)
+                records.extend(as_records(_experiment(seeded).evaluate(ctx)), **_dims(point))
                 # what ran: the executor and its first PUB's metadata (ISA depth, 2q gates, ...)
                 ran.append(
                     {
@@ -404,13 +424,17 @@ def evaluate(
                         "first_pub": ctx.executor.first_metadata,
                     }
                 )
-            run.log_metrics({f"eval/{backend}/{k}": v for k, v in metrics.items()})
+            run.log_metrics({f"eval/{backend}/{k}": v for k, v in records.flat().items()})
+            run.log_records(records, f"eval/{backend}", _tags(cfg, seed, "evaluate"))
             run.log_text(json.dumps(ran, indent=1, default=str), f"eval-{backend}-executors.json")
-        runs.append(
-            {"seed": seed, "mlflow_run_id": run.run_id, "metrics": metrics, "executors": ran}
-        )
-    record = _record(cfg, "evaluate", runs, trained.describe)
-    write_json(out, {**record, "evaluation": setting})
+        runs.append({**_run_entry(seed, run.run_id, records), "executors": ran})
+    record = {**_record(cfg, "evaluate", runs, trained.describe), "dims": trained.dims}
+    record["evaluation"] = setting
+    write_json(out, record)
+    write_json(
+        summary_path(out),
+        summarize_records(JobResult.from_json(record), _experiment(cfg).summary),
+    )
     return out
 
 
@@ -481,6 +505,16 @@ def sweep_points(
             )
         points.append((label, point, fixed + overrides))
     return points
+
+
+def _dims(point: dict[str, Any]) -> dict[str, Any]:
+    """A sweep point as record dimensions: None (the backend's own value, unset) is left out,
+    a list becomes its text."""
+    return {
+        k: v if isinstance(v, (int, float, str, bool)) else _override_value(v)
+        for k, v in point.items()
+        if v is not None
+    }
 
 
 def _label_value(value: Any) -> str:

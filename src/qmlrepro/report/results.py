@@ -1,20 +1,31 @@
 """The metrics files the train and evaluate stages write, read back for the report.
 
 ``results/metrics/<job>/train.json`` and ``results/metrics/<job>/eval-<backend>.json`` each hold
-one record per seed with the MLflow run id, so every number in the report points to its run.
+one entry per seed with the MLflow run id, so every number in the report points to its run: its
+tidy ``records`` (name, value, dimensions; :mod:`qmlrepro.records`) and the same numbers under
+the flat names MLflow shows (``metrics``). Beside each, ``summary-train.json`` /
+``summary-eval-<backend>.json`` give mean, std and the Student-t 95% interval over seeds per
+record name and dimensions: the files DVC lists as metrics (``dvc metrics show``).
 """
 
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from qmlrepro.errors import DataError
+from qmlrepro.records import RUN_DIMS, Record, Table
 
 
 def metrics_path(results_dir: Path, job: str, stage: str, backend: str | None = None) -> Path:
     name = "train.json" if stage == "train" else f"eval-{backend}.json"
     return results_dir / "metrics" / job / name
+
+
+def summary_path(metrics_file: Path) -> Path:
+    """``.../train.json`` -> ``.../summary-train.json`` (the DVC metrics file beside it)."""
+    return metrics_file.with_name(f"summary-{metrics_file.name}")
 
 
 def check_run_record(run: Any) -> None:
@@ -28,6 +39,8 @@ def check_run_record(run: Any) -> None:
         isinstance(v, (int, float)) for v in run["metrics"].values()
     ):
         raise TypeError(f"run record of seed {run['seed']}: metrics must map names to numbers")
+    for raw in run.get("records", []):
+        Record.from_json(raw)
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,7 @@ class JobResult:
     profile: str
     runs: tuple[dict[str, Any], ...]
     describe: dict[str, Any]
+    dims: dict[str, Any] = field(default_factory=dict)  # the job's constants (Experiment.dims)
 
     def values(self, metric: str) -> dict[int, float]:
         """seed -> value, for the seeds that logged ``metric``."""
@@ -48,24 +62,83 @@ class JobResult:
     def run_ids(self) -> list[str]:
         return [r["mlflow_run_id"] for r in self.runs]
 
+    def table(self, train_backend: str | None = None) -> Table:
+        """Every seed's records with the run's dimensions added (:data:`RUN_DIMS`): ``job``,
+        ``stage`` ("train" / "evaluate"), ``model`` (its config name, e.g. "qssl/classical"),
+        ``backend`` (what measured it: the training backend for training records, the
+        evaluation backend for evaluation records), ``train_backend`` (``train_backend`` if
+        given, else ``backend``), ``profile``, ``seed``, ``mlflow_run_id``. An entry without
+        ``records`` (written before records existed) gives its ``metrics`` without dimensions."""
+        run_dims = {
+            "job": self.job,
+            "stage": self.stage,
+            "model": self.model,
+            "backend": self.backend,
+            "train_backend": train_backend or self.backend,
+            "profile": self.profile,
+        }
+        rows = []
+        for run in self.runs:
+            own = {**run_dims, "seed": run["seed"], "mlflow_run_id": run["mlflow_run_id"]}
+            raw = run.get("records") or [
+                {"name": k, "value": v, "dims": {}} for k, v in run["metrics"].items()
+            ]
+            for entry in raw:
+                record = Record.from_json(entry)
+                rows.append(Record(record.name, record.value, {**record.dims, **own}))
+        return Table(rows)
+
+    @classmethod
+    def from_records(
+        cls,
+        job: str,
+        stage: str,
+        paper: str,
+        model: str,
+        backend: str,
+        per_seed: dict[int, Any],
+        *,
+        profile: str = "default",
+        describe: dict[str, Any] | None = None,
+        dims: dict[str, Any] | None = None,
+        run_id: str = "{job}-{stage}-{seed}",
+    ) -> "JobResult":
+        """A job result from each seed's records (``{seed: Iterable[Record]}``), shaped as the
+        stages write it (run ids from the ``run_id`` pattern): for tests and notebooks."""
+        runs = tuple(
+            {
+                "seed": seed,
+                "mlflow_run_id": run_id.format(job=job, stage=stage, seed=seed),
+                "metrics": {r.key(): r.value for r in records},
+                "records": [r.to_json() for r in records],
+            }
+            for seed, records in ((s, list(rs)) for s, rs in per_seed.items())
+        )
+        return cls(job, stage, paper, model, backend, profile, runs, describe or {}, dims or {})
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> "JobResult":
+        """Raises KeyError/TypeError/ValueError on a malformed file body."""
+        for run in raw["runs"]:
+            check_run_record(run)
+        return cls(
+            job=raw["job"],
+            stage=raw["stage"],
+            paper=raw["paper"],
+            model=raw["model"],
+            backend=raw["backend"],
+            profile=raw["profile"],
+            runs=tuple(raw["runs"]),
+            describe=raw.get("describe", {}),
+            dims=raw.get("dims", {}),
+        )
+
     @classmethod
     def read(cls, path: Path) -> "JobResult":
         if not path.is_file():
             raise DataError(f"missing metrics file {path}; run its train/evaluate stage first")
         try:
-            raw = json.loads(path.read_text())
-            for run in raw["runs"]:
-                check_run_record(run)
-            return cls(
-                job=raw["job"],
-                stage=raw["stage"],
-                paper=raw["paper"],
-                model=raw["model"],
-                backend=raw["backend"],
-                profile=raw["profile"],
-                runs=tuple(raw["runs"]),
-                describe=raw.get("describe", {}),
-            )
+            return cls.from_json(json.loads(path.read_text()))
         except (ValueError, KeyError, TypeError) as exc:
             raise DataError(
                 f"metrics file {path} is unreadable ({type(exc).__name__}: {exc}); rerun the "
@@ -78,12 +151,73 @@ def ran(result: "JobResult | None") -> "JobResult | None":
     return result if result is not None and result.runs else None
 
 
+def summarize_records(result: JobResult, names: Sequence[str] | None = None) -> dict[str, Any]:
+    """A job's DVC metrics: per record name (all, or ``names``) and per combination of its own
+    dimensions (the run's, :data:`RUN_DIMS`, left out), the mean over seeds, the sample std, the
+    Student-t 95% interval (``ci_low``, ``ci_high``; absent for one seed) and ``n`` seeds.
+
+    ``{"test_kl": {"n:4/k:2": {"mean": ..., ...}}}``; a name without dimensions maps straight to
+    its statistics. Shape chosen for ``dvc metrics show`` (nested keys become dotted columns)."""
+    import numpy as np
+
+    from qmlrepro.report.stats import mean_interval
+
+    groups: dict[tuple[str, str], list[float]] = {}
+    for record in result.table():
+        if names is not None and record.name not in names:
+            continue
+        own = Record(record.name, 0.0, {k: v for k, v in record.dims.items() if k not in RUN_DIMS})
+        groups.setdefault((record.name, own.key().partition("/")[2]), []).append(record.value)
+    out: dict[str, Any] = {}
+    for (name, dims), values in groups.items():
+        finite = [v for v in values if np.isfinite(v)]
+        if not finite:
+            continue
+        ci = mean_interval(finite)
+        stats = {
+            "mean": ci.estimate,
+            "std": float(np.std(finite, ddof=1)) if len(finite) > 1 else 0.0,
+        }
+        if ci.low is not None:
+            stats |= {"ci_low": ci.low, "ci_high": ci.high}
+        stats["n"] = len(finite)
+        # a name measured both with and without dimensions keeps the latter under "all"
+        out.setdefault(name, {})[dims or "all"] = stats
+    return {
+        name: by_dims["all"] if list(by_dims) == ["all"] else by_dims
+        for name, by_dims in out.items()
+    }
+
+
 @dataclass
 class PaperResults:
-    """Every job result of one paper, looked up by job name and stage."""
+    """Every job result of one paper, looked up by job name and stage; :meth:`select` reads
+    them as one table of records."""
 
     paper: str
     jobs: dict[tuple[str, str], JobResult]
+
+    def table(self) -> Table:
+        """All jobs' records (:meth:`JobResult.table`): evaluation records carry the job's
+        training backend as ``train_backend``."""
+        rows = Table()
+        for (job, _), result in sorted(self.jobs.items()):
+            trained = self.jobs.get((job, "train"))
+            rows = rows + result.table(trained.backend if trained else None)
+        return rows
+
+    def describe(self, table: Table) -> dict[str, Any]:
+        """The ``describe`` (parameter counts, circuit resources, ...) of the training job behind
+        the records of ``table`` (its first ``job`` level); {} for an empty table."""
+        jobs = table.levels("job")
+        trained = self.jobs.get((str(jobs[0]), "train")) if jobs else None
+        return trained.describe if trained is not None else {}
+
+    def select(self, name: str | None = None, **dims: Any) -> Table:
+        """:meth:`Table.select` over every job of the paper."""
+        if not hasattr(self, "_table"):
+            self._table = self.table()
+        return self._table.select(name, **dims)
 
     def get(self, job: str, stage: str = "train") -> JobResult | None:
         return self.jobs.get((job, stage))

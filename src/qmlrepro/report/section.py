@@ -5,9 +5,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qmlrepro.records import Table
 from qmlrepro.report.claims import Verdict
 from qmlrepro.report.results import JobResult, PaperResults
-from qmlrepro.report.stats import Summary, paired_difference, summarize
+from qmlrepro.report.stats import (
+    Interval,
+    Summary,
+    clip_interval,
+    mean_interval,
+    paired_difference,
+    summarize,
+)
 
 SECTIONS: dict[str, "ReportSection"] = {}
 
@@ -24,12 +32,113 @@ class SectionBody:
     verdicts: list[Verdict] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Series:
+    """A figure's data as DVC plots reads it: one long-format CSV
+    (``results/series/<paper>_<name>.csv``) with columns ``x``, ``line`` (the legend label),
+    ``y`` (the mean over seeds), ``ci_low``, ``ci_high`` (its 95% interval; empty for one seed)
+    and ``n``. dvc.yaml's ``plots:`` declares each file with the ``lines`` template
+    (``.dvc/plots/lines.json``: one coloured line per ``line``), so ``dvc plots show`` /
+    ``dvc plots diff`` draw it."""
+
+    name: str
+    x: str
+    y: str
+    points: dict[str, list[tuple[float, Interval]]]
+
+    def csv(self) -> str:
+        rows = [",".join([self.x, "line", self.y, "ci_low", "ci_high", "n"])]
+        for label, points in self.points.items():
+            for x, ci in points:
+                cells = [_cell(x), label.replace(",", ";"), _cell(ci.estimate)]
+                rows.append(",".join([*cells, _cell(ci.low), _cell(ci.high), str(ci.n)]))
+        return "\n".join(rows) + "\n"
+
+
+def _cell(value: float | None) -> str:
+    return "" if value is None else f"{value:.10g}"
+
+
+def curve(
+    table: Table,
+    x: str,
+    scale: float = 1.0,
+    bounds: tuple[float | None, float | None] = (None, None),
+) -> list[tuple[float, Interval]]:
+    """Per level of dimension ``x``: the mean over seeds with its Student-t interval
+    (:func:`~qmlrepro.report.stats.mean_interval`), values times ``scale``, the interval clipped
+    to ``bounds`` (the quantity's range in the scaled unit, e.g. (0, 1) for a fidelity, (0,
+    None) for a count). ``table`` must leave only ``x`` and ``seed`` free (else
+    :meth:`Table.values` raises DataError)."""
+    points = []
+    for level, rows in table.groups(x).items():
+        values = [scale * v for v in rows.values("seed").values()]
+        points.append((level, clip_interval(mean_interval(values), bounds)))
+    return points
+
+
 class PlotSink:
-    """Saves a section's figures as PNG beside the report; returns the Markdown image link."""
+    """Saves a section's figures as PNG beside the report (and their data as :class:`Series`);
+    returns the Markdown image link."""
 
     def __init__(self, plots_dir: Path, report_dir: Path, paper: str) -> None:
         self.plots_dir, self.report_dir, self.paper = plots_dir, report_dir, paper
         self.written: list[Path] = []
+        self.series: list[Series] = []
+
+    def curves(
+        self,
+        name: str,
+        alt: str,
+        lines: dict[str, Table],
+        x: str,
+        *,
+        y: str,
+        xlabel: str,
+        ylabel: str,
+        scale: float = 1.0,
+        logx: bool = False,
+        logy: bool = False,
+        references: dict[str, tuple[list[float], list[float]]] | None = None,
+        title: str = "",
+        bounds: tuple[float | None, float | None] = (None, None),
+    ) -> str:
+        """The standard curve figure: per line, the mean over seeds against dimension ``x``
+        with its 95% Student-t interval as error bars (one seed: the point alone), dashed
+        ``references`` (label -> (xs, ys), e.g. the paper's numbers or a bound) beside them;
+        intervals clipped to ``bounds`` (the quantity's range in the plotted unit).
+        Saves the PNG, records the points as a :class:`Series` named ``name`` (columns ``x``
+        and ``y``, a short field name such as ``p_opt``) and returns the Markdown link."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(5.5, 3.5))
+        series: dict[str, list[tuple[float, Interval]]] = {}
+        for label, table in lines.items():
+            points = curve(table, x, scale, bounds)
+            if not points:
+                continue
+            xs = [p for p, _ in points]
+            ys = [i.estimate for _, i in points]
+            low = [i.estimate - i.low if i.low is not None else 0.0 for _, i in points]
+            high = [i.high - i.estimate if i.high is not None else 0.0 for _, i in points]
+            ax.errorbar(xs, ys, yerr=[low, high], fmt="o-", capsize=3, label=label)
+            series[label] = points
+        for label, (xs, ys) in (references or {}).items():
+            ax.plot(xs, ys, "k--", lw=0.9, label=label)
+        if logx:
+            ax.set_xscale("log")
+        if logy:
+            ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        if title:
+            ax.set_title(title)
+        ax.legend(fontsize=7)
+        self.series.append(Series(name, x, y, series))
+        return self.save(fig, name, alt)
 
     def save(self, figure, name: str, alt: str) -> str:
         import matplotlib.pyplot as plt
@@ -62,12 +171,22 @@ def register_section(cls: type[ReportSection]) -> type[ReportSection]:
 
 @dataclass(frozen=True)
 class Row:
-    """One table row: a label, the job result it reads, and (optionally) the paper's number."""
+    """One table row: a label, the numbers it summarises (a :class:`Table` selection with one
+    record per seed, e.g. ``results.select("test_accuracy", model="qssl/classical")``; or a
+    JobResult and its ``metric``), and (optionally) the paper's number."""
 
     label: str
-    result: JobResult | None
-    metric: str
+    result: Table | JobResult | None
+    metric: str = ""
     paper_value: str = "—"
+
+    def seeds(self) -> dict:
+        if isinstance(self.result, Table):
+            return self.result.values("seed")
+        return self.result.values(self.metric) if self.result else {}
+
+    def run_ids(self) -> list[str]:
+        return self.result.run_ids() if self.result is not None else []
 
 
 def summary_table(rows: Sequence[Row], scale: float = 1.0, digits: int = 2) -> str:
@@ -77,12 +196,12 @@ def summary_table(rows: Sequence[Row], scale: float = 1.0, digits: int = 2) -> s
         "|---|---|---|---|---|",
     ]
     for row in rows:
-        values = row.result.values(row.metric) if row.result else {}
+        values = row.seeds()
         if not values:
             lines.append(f"| {row.label} | 0 | not run | {row.paper_value} | |")
             continue
         s = summarize(list(values.values()))
-        runs = ", ".join(f"`{rid[:8]}`" for rid in row.result.run_ids())
+        runs = ", ".join(f"`{rid[:8]}`" for rid in row.run_ids())
         lines.append(
             f"| {row.label} | {s.n} | {s.format(digits, scale)} | {row.paper_value} | {runs} |"
         )

@@ -3,7 +3,7 @@
 Seeds are few (3-6), so a normal-approximation interval would be too narrow; paired differences
 use the same seeds on both sides, which removes the shared seed-to-seed variance.
 
-``summarize`` / ``paired_difference`` / ``loglog_slope`` are the report's original helpers. The
+``summarize`` / ``paired_difference`` are the report's original helpers. The
 ``Interval`` functions below them are what verdicts (``qmlrepro.report.claims``) rest on: scipy's
 Student-t, paired-t and Welch intervals, seeded bootstrap intervals, Wilson / Clopper-Pearson
 intervals for proportions, log-log slopes with their standard error, each returning no interval
@@ -36,16 +36,19 @@ class Summary:
 
 
 def summarize(values: Sequence[float], confidence: float = 0.95) -> Summary:
+    """Mean, sample std (ddof 1) and the Student-t interval of :func:`mean_interval` (scipy);
+    std and interval are nan for one value or a non-finite one. Raises ValueError for an empty
+    sample."""
     xs = [float(v) for v in values]
-    n = len(xs)
-    if n == 0:
+    if not xs:
         raise ValueError("cannot summarise an empty sample")
-    mean = sum(xs) / n
-    if n < 2:
-        return Summary(n, mean, math.nan, math.nan, math.nan, confidence)
-    std = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1))
-    half = stats.t.ppf(0.5 + confidence / 2, df=n - 1) * std / math.sqrt(n)
-    return Summary(n, mean, std, mean - half, mean + half, confidence)
+    if not all(math.isfinite(x) for x in xs):  # a diverged run: shown as nan, not hidden
+        nan = math.nan
+        return Summary(len(xs), float(np.mean(xs)), nan, nan, nan, confidence)
+    ci = mean_interval(xs, confidence)
+    if ci.low is None or ci.high is None:
+        return Summary(1, ci.estimate, math.nan, math.nan, math.nan, confidence)
+    return Summary(ci.n, ci.estimate, float(np.std(xs, ddof=1)), ci.low, ci.high, confidence)
 
 
 def paired_difference(
@@ -58,20 +61,10 @@ def paired_difference(
     return summarize([a[s] - b[s] for s in shared], confidence)
 
 
-def loglog_slope(points: Sequence[tuple[float, float]]) -> float:
-    """Least-squares slope of log y against log x: the exponent of a power law y ~ x^s."""
-    lx = [math.log(x) for x, _ in points]
-    ly = [math.log(y) for _, y in points]
-    mx, my = sum(lx) / len(lx), sum(ly) / len(ly)
-    return sum((a - mx) * (b - my) for a, b in zip(lx, ly, strict=True)) / sum(
-        (a - mx) ** 2 for a in lx
-    )
-
-
 # ---------------------------------------------------------------------------------------------
 # Intervals for verdicts (issue 19). Every function below returns an ``Interval``; none changes
-# the behaviour of ``summarize``, ``paired_difference`` or ``loglog_slope`` above, which the
-# paper reports still call.
+# the behaviour of ``summarize`` or ``paired_difference`` above, which the paper reports still
+# call (a log-log slope: :func:`power_law_fit`, with its standard error).
 # ---------------------------------------------------------------------------------------------
 
 PERCENT: tuple[float, float] = (0.0, 100.0)

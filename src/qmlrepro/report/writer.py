@@ -46,7 +46,8 @@ def write_report(
     git: Mapping[str, str],
     out: Path,
 ) -> list[Path]:
-    """Write ``out`` (REPORT.md) and its plots; return every file written."""
+    """Write ``out`` (REPORT.md), its plots (``plots/*.png``) and their data (``series/*.csv``,
+    what dvc.yaml's ``plots:`` declare) beside it; return every file written, REPORT.md first."""
     load_sections()
     papers, missing = collect(results_dir, jobs)
     plots_dir = out.parent / "plots"
@@ -72,6 +73,11 @@ def write_report(
             sink = PlotSink(plots_dir, out.parent, section.paper_id)
             bodies[section.paper_id] = section.body(results, sink)
             written += sink.written
+            for series in sink.series:
+                path = out.parent / "series" / f"{section.paper_id}_{series.name}.csv"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(series.csv())
+                written.append(path)
     parts += ["## Verdicts", "", verdict_table(sections, bodies), ""]
     toc = [f"- [{s.title}](#{_anchor(s.title)})" for s in sections]
     parts += ["## Contents", "", *toc, ""]

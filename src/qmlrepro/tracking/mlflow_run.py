@@ -10,6 +10,7 @@ database makes the first opening one process at a time.
 """
 
 import os
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -77,8 +78,6 @@ class TrackedRun:
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         """Log one value per metric at ``step`` (0 if None), under :func:`mlflow_key` names."""
-        import time
-
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
@@ -92,6 +91,64 @@ class TrackedRun:
 
         batch = [RunTag(mlflow_key(k), str(v)) for k, v in tags.items()]
         self._client.log_batch(self.run_id, tags=batch)
+
+    def log_records(self, records: Any, prefix: str, tags: Mapping[str, str]) -> int:
+        """Log the records that have dimensions beyond the run's constants
+        (:class:`qmlrepro.records.Records`, whose ``common`` dimensions are logged here as this
+        run's params) so sweeps chart in the MLflow UI: one nested child run per combination of
+        dimensions, named
+        ``<this run's name>/<prefix>/<dim:value/...>``, with the dimensions as params (and tags)
+        and each record under its plain name (``accuracy``, not ``accuracy/shots:1000``). The
+        runs table then plots a metric against a dimension (chart view, x axis = the param).
+        The flat names stay on this run. A rerun (a resumed run, an evaluation run again)
+        reuses the child of the same prefix and dimensions. Returns the number of child runs.
+        """
+        from mlflow.entities import Metric, Param
+
+        groups: dict[tuple, list] = {}
+        for record in records:
+            own = record.own_dims(records.common)
+            if own:
+                groups.setdefault(tuple(own.items()), []).append(record)
+        self.log_params({f"dim.{k}": str(v) for k, v in records.common.items()})
+        if not groups:
+            return 0
+        parent = self._client.get_run(self.run_id)
+        children = {
+            run.data.tags.get("records.key"): run.info.run_id
+            for run in self._client.search_runs(
+                [parent.info.experiment_id],
+                filter_string=f"tags.mlflow.parentRunId = '{self.run_id}'",
+                max_results=10000,
+            )
+        }
+        now = int(time.time() * 1000)
+        base = parent.data.tags.get("mlflow.runName", self.run_id)
+        for dims, group in groups.items():
+            label = "/".join(f"{k}:{v:g}" if isinstance(v, float) else f"{k}:{v}" for k, v in dims)
+            key = f"{prefix}/{label}"
+            run_id = children.get(key)
+            if run_id is None:
+                run_tags = {
+                    **tags,
+                    "mlflow.parentRunId": self.run_id,
+                    "records.key": key,
+                    "records.prefix": prefix,
+                    **{f"dim.{k}": str(v) for k, v in dims},
+                }
+                run = self._client.create_run(
+                    parent.info.experiment_id,
+                    run_name=f"{base}/{key}",
+                    tags={mlflow_key(k): str(v) for k, v in run_tags.items()},
+                )
+                run_id = run.info.run_id
+                params = [Param(mlflow_key(k), str(v)) for k, v in dims]
+            else:
+                params = []  # params are immutable once logged
+            metrics = [Metric(mlflow_key(r.name), r.value, now, 0) for r in group]
+            self._client.log_batch(run_id, metrics=metrics, params=params)
+            self._client.set_terminated(run_id, status="FINISHED")
+        return len(groups)
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         self._client.log_artifact(self.run_id, str(path), artifact_path)

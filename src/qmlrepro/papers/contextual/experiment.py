@@ -21,6 +21,7 @@ from qmlrepro.papers.contextual.models import QuantumHRNN, bernoulli_kl, outcome
 from qmlrepro.paths import resolve
 from qmlrepro.quantum.executor import Executor
 from qmlrepro.quantum.torch_executor import PrecisionWarning, TorchStatevector
+from qmlrepro.records import Records
 from qmlrepro.training.checkpoint import load_checkpoint, save_checkpoint
 from qmlrepro.training.seeding import seeded, torch_generator
 
@@ -126,13 +127,27 @@ def fit(
 
 
 class ContextualExperiment(Experiment):
-    takes_eval_inputs = True  # evaluation.<backend>.inputs caps the test sequences
+    """Records (tidy, see :mod:`qmlrepro.records`); the jobs differ only in their model, a
+    dimension the stage adds.
 
-    def _sweep(self) -> tuple[DictConfig, list, list[tuple[str, float]]]:
+    train, per sweep point (dims ``n``, ``k`` of the task, model ``size`` d (the k-HRNN: n),
+    its ``memory``, learning rate ``lr`` and ``restart`` index): ``val_kl`` (the early-stopping
+    epoch's), ``best_epoch``, ``train_kl``, ``train_nll``, ``test_kl``, ``test_nll`` (held-out KL
+    per outcome against the exact conditionals; NLL of the outcomes, nats), ``seconds``; per
+    task (``n``, ``k``): ``blind_kl``, the theta-blind floor on the test split.
+
+    evaluate, per task (``n``, ``k``): ``test_kl`` (the executor's), ``exact_kl`` (the float64
+    reference on the same sequences), ``seconds``; once: ``shots`` (the executor's, 0: exact).
+    """
+
+    takes_eval_inputs = True  # evaluation.<backend>.inputs caps the test sequences
+    summary = ("test_kl", "exact_kl", "blind_kl")
+
+    def _sweep(self) -> tuple[DictConfig, list, list[tuple[str, float, int]]]:
         """The model's constructor config, its sizes (null = its own fixed memory) and its
-        tuning budget: (label, lr) tries, ``sweep.restarts`` initialisations per learning rate
-        (label lr{i}, then lr{i}r{r} for the extra ones); each point keeps the try with the
-        lowest validation KL."""
+        tuning budget: (label, lr, restart) tries, ``sweep.restarts`` initialisations per
+        learning rate (label lr{i}, then lr{i}r{r} for the extra ones: the checkpoint's keys
+        and random streams); each point keeps the try with the lowest validation KL."""
         model = OmegaConf.to_container(self.cfg.model, resolve=True)
         sweep = model.pop("sweep", None)
         if sweep is None or not sweep.get("lrs"):
@@ -143,7 +158,7 @@ class ContextualExperiment(Experiment):
         sizes = sweep.get("sizes") or [None]
         lrs = list(sweep["lrs"])[: self.cfg.paper.lr_budget]
         tries = [
-            (f"lr{i}" if r == 0 else f"lr{i}r{r}", float(lr))
+            (f"lr{i}" if r == 0 else f"lr{i}r{r}", float(lr), r)
             for i, lr in enumerate(lrs)
             for r in range(restarts)
         ]
@@ -162,7 +177,7 @@ class ContextualExperiment(Experiment):
 
     def describe(self) -> dict[str, int | str]:
         model_cfg, sizes, tries = self._sweep()
-        info: dict[str, int | str] = {"sizes": str(sizes), "tries": str(tries)}
+        info: dict[str, int | str] = {"sizes": str(sizes), "tries": str([t[:2] for t in tries])}
         # memory and parameter counts do not depend on the executor: an exact CPU one
         executor = TorchStatevector(device="cpu")
         for n, k in self._tasks():
@@ -173,7 +188,7 @@ class ContextualExperiment(Experiment):
                 info[f"{tag}/parameters"] = sum(p.numel() for p in model.parameters())
         return info
 
-    def train(self, ctx: RunContext) -> dict[str, float]:
+    def train(self, ctx: RunContext) -> Records:
         paper = self.cfg.paper
         model_cfg, sizes, tries = self._sweep()
         state = load_checkpoint(ctx.checkpoint, ctx.config_hash) or {}
@@ -184,7 +199,7 @@ class ContextualExperiment(Experiment):
         plan = [(t, s, attempt) for t in self._tasks() for s in sizes for attempt in tries]
         splits: dict[tuple[int, int], tuple] = {}  # each task read once
         bar = tqdm(plan, desc=f"sweep seed {ctx.seed}", leave=False, disable=None)
-        for (n, k), size, (label, lr) in bar:
+        for (n, k), size, (label, lr, _) in bar:
             key = f"{_task(n, k)}/d{size if size is not None else n}/{label}"
             if key in points:
                 continue
@@ -216,18 +231,18 @@ class ContextualExperiment(Experiment):
                 },
             )
             bar.set_postfix(point=key, kl=f"{result['test_kl']:.4f}")
-        metrics = {f"{key}/{m}": v for key, result in points.items() for m, v in result.items()}
-        return {**metrics, **{f"{task}/blind_kl": kl for task, kl in floors.items()}}
+        return _train_records(plan, points, floors)
 
-    def evaluate(self, ctx: RunContext) -> dict[str, float]:
+    def evaluate(self, ctx: RunContext) -> Records:
         """The trained k-HRNN of every task (its best try by validation KL) run by
         ``ctx.executor`` on the first ``ctx.eval_inputs`` (else ``paper.eval_sequences``) test
         sequences, next to the exact reference ``ctx.reference`` (torch, float64) on the same
         sequences. Shot estimates are smoothed with 0.5 / shots pseudo-counts.
 
-        Returns per task ``n<n>_k<k>/``: ``test_kl`` (the executor's, nats per outcome),
-        ``exact_kl`` (the reference's), ``seconds`` (both runs) and ``shots`` (0: exact); the
-        stage prefixes them with the sweep point (``shots4000/``) where one is declared.
+        Returns per task (dims ``n``, ``k``): ``test_kl`` (the executor's, nats per outcome),
+        ``exact_kl`` (the reference's) and ``seconds`` (both runs); once: ``shots`` (the
+        executor's, 0: exact). The stage adds the sweep point (``shots=4000``) as a dimension
+        where one is declared.
 
         Raises:
             ConfigError: the job's model is classical (no circuit to run).
@@ -248,11 +263,11 @@ class ContextualExperiment(Experiment):
         shots = ctx.executor.shots
         pseudo = 0.5 / shots if shots else 0.0
         count = ctx.eval_inputs or self.cfg.paper.eval_sequences
-        metrics: dict[str, float] = {}
+        records = Records()
         desc = type(ctx.executor).__name__
         for n, k in tqdm(self._tasks(), desc=desc, leave=False, disable=None):
             task = _task(n, k)
-            keys = [f"{task}/d{n}/{label}" for label, _ in tries]
+            keys = [f"{task}/d{n}/{label}" for label, _, _ in tries]
             if any(key not in state["weights"] for key in keys):
                 raise DataError(f"{ctx.checkpoint} has no trained k-HRNN for {task}; retrain")
             key = min(keys, key=lambda key: state["points"][key]["val_kl"])
@@ -270,8 +285,28 @@ class ContextualExperiment(Experiment):
             with torch.no_grad():
                 p_backend = on_backend.conditionals(test, pseudo)
                 p_exact = exact(test)
-            metrics[f"{task}/test_kl"] = bernoulli_kl(test["p_one"], p_backend).mean().item()
-            metrics[f"{task}/exact_kl"] = bernoulli_kl(test["p_one"], p_exact).mean().item()
-            metrics[f"{task}/seconds"] = time.perf_counter() - started
-            metrics[f"{task}/shots"] = float(shots or 0)
-        return metrics
+            records.add("test_kl", bernoulli_kl(test["p_one"], p_backend).mean().item(), n=n, k=k)
+            records.add("exact_kl", bernoulli_kl(test["p_one"], p_exact).mean().item(), n=n, k=k)
+            records.add("seconds", time.perf_counter() - started, n=n, k=k)
+        records.add("shots", float(shots or 0))
+        return records
+
+
+def _train_records(
+    plan: list[tuple[tuple[int, int], int | None, tuple[str, float, int]]],
+    points: dict[str, dict[str, float]],
+    floors: dict[str, float],
+) -> Records:
+    """The sweep's checkpointed ``points`` (keyed ``n<n>_k<k>/d<size>/<label>``, each with its
+    ``memory`` and ``lr``) and ``floors`` (keyed by task) as records, in ``plan`` order: the
+    point's coordinates become dimensions, so ``memory`` and ``lr`` are no values of their own."""
+    records = Records()
+    for (n, k), size, (label, lr, restart) in plan:
+        d = size if size is not None else n
+        result = points[f"{_task(n, k)}/d{d}/{label}"]
+        dims = {"n": n, "k": k, "size": d, "memory": int(result["memory"]), "lr": lr}
+        values = {m: v for m, v in result.items() if m not in ("memory", "lr")}
+        records.update(values, **dims, restart=restart)
+    for n, k in dict.fromkeys((n, k) for (n, k), _, _ in plan):
+        records.add("blind_kl", floors[_task(n, k)], n=n, k=k)
+    return records

@@ -2,64 +2,90 @@
 theta-blind floor, d*(n, k) and its growth with n, and the trained circuit on Aer."""
 
 import math
-import re
 from collections import defaultdict
 
 from qmlrepro.config.compose import compose_config
 from qmlrepro.papers.contextual.claims import IDEAL_IS_EXACT, d_star_growth, khrnn_exact
+from qmlrepro.records import RUN_DIMS, Record, Table
 from qmlrepro.report.claims import Status, Verdict
-from qmlrepro.report.results import JobResult, PaperResults, ran
-from qmlrepro.report.section import PlotSink, ReportSection, SectionBody, register_section
-from qmlrepro.report.stats import loglog_slope, summarize
-
-CLASSICAL = (
-    ("gru", "GRU (memory d)"),
-    ("lstm", "LSTM (memory 2d)"),
-    ("transformer", "Transformer"),
+from qmlrepro.report.results import PaperResults
+from qmlrepro.report.section import (
+    PlotSink,
+    ReportSection,
+    SectionBody,
+    Series,
+    curve,
+    register_section,
 )
-RECURRENT = ("gru", "lstm")  # memory = recurrent state; a Transformer's d_model is no bound
+from qmlrepro.report.stats import power_law_fit, summarize
+
+QUANTUM = "contextual/quantum"  # the k-HRNN's model config
+CLASSICAL = (
+    ("contextual/gru", "GRU (memory d)"),
+    ("contextual/lstm", "LSTM (memory 2d)"),
+    ("contextual/transformer", "Transformer"),
+)
+SHORT = {
+    QUANTUM: "k-HRNN",
+    "contextual/gru": "GRU",
+    "contextual/lstm": "LSTM",
+    "contextual/transformer": "Transformer",
+}
+RECURRENT = ("contextual/gru", "contextual/lstm")  # memory = recurrent state, not d_model
 BACKENDS = (
     ("aer_statevector", "Aer statevector"),
     ("aer_shots", "Aer shots"),
     ("aer_noise", "Aer + ibmq_paris noise"),
 )
-POINT = re.compile(r"^n(\d+)_k(\d+)/d(\d+)/(lr\d+(?:r\d+)?)/(\w+)$")
-# An evaluate metric: the sweep point's prefix (e.g. "shots4000/"; "" without a sweep), the task.
-EVAL = re.compile(r"^((?:[^/]+/)*?)n\d+_k\d+/test_kl$")
+TASK_DIMS = ("n", "k")
 Task = tuple[int, int]
+Curves = dict[Task, dict[int, dict[int, tuple[float, float]]]]
 
 
-def curves(result: JobResult) -> dict[Task, dict[int, dict[int, tuple[float, float]]]]:
-    """task -> size -> seed -> (memory, test KL), each seed at its try (learning rate, restart)
-    with the lowest validation KL (the tuning budget is chosen on validation data, never test)."""
-    points: dict = defaultdict(dict)
-    for run in result.runs:
-        for key, value in run["metrics"].items():
-            match = POINT.match(key)
-            if match:
-                n, k, size, attempt, metric = match.groups()
-                point = points[(int(n), int(k), int(size), run["seed"])]
-                point.setdefault(attempt, {})[metric] = float(value)
-    out: dict = defaultdict(lambda: defaultdict(dict))
-    for (n, k, size, seed), by_lr in points.items():
-        best = min(by_lr.values(), key=lambda m: m.get("val_kl", math.inf))
-        out[(n, k)][size][seed] = (best["memory"], best["test_kl"])
+def best_tries(table: Table) -> Table:
+    """The ``test_kl`` record of each sweep point (task, size) and seed at its try (learning
+    rate, restart) with the lowest validation KL: the tuning budget is chosen on validation
+    data, never test."""
+    best: dict[tuple, Record] = {}
+    for r in table.select("val_kl"):
+        point = (r.dims["n"], r.dims["k"], r.dims["size"], r.dims["seed"])
+        if point not in best or r.value < best[point].value:
+            best[point] = r
+    chosen = {
+        (n, k, size, seed, r.dims["lr"], r.dims["restart"])
+        for (n, k, size, seed), r in best.items()
+    }
+    return Table(
+        r
+        for r in table.select("test_kl")
+        if tuple(r.dims[d] for d in ("n", "k", "size", "seed", "lr", "restart")) in chosen
+    )
+
+
+def curves(table: Table) -> Curves:
+    """task -> size -> seed -> (memory, test KL), each seed at its best try (:func:`best_tries`)
+    of the training records ``table`` of one model."""
+    out: Curves = defaultdict(lambda: defaultdict(dict))
+    for r in best_tries(table):
+        d = r.dims
+        out[(d["n"], d["k"])][d["size"]][d["seed"]] = (d["memory"], r.value)
     return out
 
 
-def tries_reaching(result: JobResult, threshold: float) -> tuple[int, int]:
+def tries_reaching(table: Table, threshold: float) -> tuple[int, int]:
     """(tries whose own test KL <= threshold, all tries): how often one training run succeeds."""
-    kls = [
-        float(v)
-        for run in result.runs
-        for key, v in run["metrics"].items()
-        if POINT.match(key) and key.endswith("/test_kl")
-    ]
+    kls = [r.value for r in table.select("test_kl")]
     return sum(kl <= threshold for kl in kls), len(kls)
 
 
-def budget(result: JobResult) -> str:
-    return str(result.describe.get("tries", "?"))
+def budget(table: Table, sizes: str = "") -> str:
+    """The tuning budget of one model's sweep: its tries (learning rates x restarts) and its
+    sizes (``sizes``, else the sizes its records show)."""
+    restarts = len(table.levels("restart"))
+    lrs = ", ".join(f"{lr:g}" for lr in table.levels("lr"))
+    tries = f"learning rates {lrs}" + (f"; {restarts} restarts each" if restarts > 1 else "")
+    sizes = sizes or str(table.levels("size"))
+    return f"{len(table.levels('lr')) * restarts} tries ({tries}), sizes {sizes}"
 
 
 def smallest_memory_reaching(
@@ -72,26 +98,30 @@ def smallest_memory_reaching(
     return min(reached) if reached else math.nan
 
 
-def sweep_prefixes(result: JobResult) -> list[str]:
-    """The sweep points an evaluation ran, as their metric prefixes (``"shots4000/"``, or ``""``
-    for an evaluation without a sweep), ordered by shot count then name."""
-    found = {m.group(1) for run in result.runs for key in run["metrics"] if (m := EVAL.match(key))}
-
-    def shots(prefix: str) -> float:
-        values = [
-            float(v)
-            for run in result.runs
-            for key, v in run["metrics"].items()
-            if key.startswith(prefix) and key[len(prefix) :].endswith("/shots")
-        ]
-        return max(values, default=0.0)
-
-    return sorted(found, key=lambda prefix: (shots(prefix), prefix))
+def sweep_point(record: Record) -> tuple:
+    """The evaluation sweep point a record belongs to: its dimensions other than the run's and
+    the task's (``(("shots", 4000),)``; ``()`` for an evaluation without a sweep)."""
+    return tuple(sorted((k, v) for k, v in record.dims.items() if k not in (*RUN_DIMS, *TASK_DIMS)))
 
 
-def _blind(result: JobResult, task: Task) -> float | None:
-    values = result.values(f"n{task[0]}_k{task[1]}/blind_kl")
-    return next(iter(values.values())) if values else None
+def sweep_points(table: Table) -> list[tuple[tuple, Table, int]]:
+    """The sweep points of one backend's evaluation records ``table``: (point, its records,
+    shot count (0: exact)), ordered by shot count then point; only points with a per-task KL."""
+    points: dict[tuple, list[Record]] = defaultdict(list)
+    for r in table:
+        points[sweep_point(r)].append(r)
+    out = []
+    for point, rows in points.items():
+        records = Table(rows)
+        if records.select("test_kl"):
+            shots = int(max((r.value for r in records.select("shots")), default=0.0))
+            out.append((point, records, shots))
+    return sorted(out, key=lambda p: (p[2], str(p[0])))
+
+
+def _blind(results: PaperResults, task: Task) -> float | None:
+    floors = results.select("blind_kl", stage="train", n=task[0], k=task[1])
+    return floors.records[0].value if floors else None
 
 
 @register_section
@@ -133,23 +163,27 @@ class ContextualSection(ReportSection):
     )
 
     def body(self, results: PaperResults, plots: PlotSink) -> SectionBody:
-        quantum = ran(results.get("contextual-quantum"))
-        classical = {family: ran(results.get(f"contextual-{family}")) for family, _ in CLASSICAL}
-        if quantum is None and not any(classical.values()):
+        trained = {
+            model: table
+            for model, _ in ((QUANTUM, ""), *CLASSICAL)
+            if (table := results.select(stage="train", model=model))
+        }
+        if not trained:
             return SectionBody("No contextual stage has run.", verdicts=[IDEAL_IS_EXACT])
         threshold = float(compose_config(["paper=contextual"]).paper.kl_threshold)
+        quantum = trained.get(QUANTUM)
         q_curves = curves(quantum) if quantum else {}
-        c_curves = {f: curves(r) for f, r in classical.items() if r is not None}
-        any_result = quantum or next(r for r in classical.values() if r is not None)
+        c_curves = {f: curves(trained[f]) for f, _ in CLASSICAL if f in trained}
         tasks = sorted(
             {t for c in [q_curves, *c_curves.values()] for t in c}, key=lambda t: (t[1], t[0])
         )
-        blind = {t: _blind(any_result, t) for t in tasks}
-        lines = [self._setup(any_result, threshold), ""]
-        lines += ["Tuning budget per sweep point and seed, as (label, learning rate) tries:", ""]
-        for family, result in (("k-HRNN", quantum), *classical.items()):
-            if result is not None:
-                lines.append(f"- {family}: {budget(result)}, sizes {result.describe.get('sizes')}")
+        blind = {t: _blind(results, t) for t in tasks}
+        every = Table(r for table in trained.values() for r in table)
+        lines = [self._setup(every, threshold), ""]
+        lines += ["Tuning budget per sweep point and seed:", ""]
+        for model, table in trained.items():
+            sizes = "n (qubits)" if model == QUANTUM else ""
+            lines.append(f"- {SHORT[model]}: {budget(table, sizes)}")
         if quantum is not None:
             ok, total = tries_reaching(quantum, threshold)
             lines += [
@@ -166,20 +200,20 @@ class ContextualSection(ReportSection):
         lines += self._slopes(d_star)
         lines += self._circuit_table(results, tasks)
         if tasks:
-            lines += ["", self._plot(plots, tasks, blind, q_curves, c_curves, threshold)]
+            lines += ["", self._plot(plots, tasks, blind, trained, threshold)]
         lines += self._floor_note(tasks, blind, c_curves)
         verdicts = self._verdicts(tasks, blind, q_curves, c_curves, d_star, threshold)
         return SectionBody("\n".join(lines), verdicts=verdicts)
 
     @staticmethod
-    def _setup(result: JobResult, threshold: float) -> str:
-        seeds = sorted({r["seed"] for r in result.runs})
+    def _setup(table: Table, threshold: float) -> str:
+        profiles = ", ".join(f"`{p}`" for p in table.levels("profile"))
         return (
-            f"Profile `{result.profile}`, seeds {seeds}. Held-out KL per outcome (nats) between "
-            "the model's and the exact conditional Bernoulli distributions, mean ± std over "
-            "seeds; each seed's learning rate chosen by validation KL. The **theta-blind floor** "
-            "is the KL of the Bayes-optimal predictor that ignores part A (exact, from the "
-            "theta-averaged state): a model at the floor has used nothing of the angles. "
+            f"Profile {profiles}, seeds {table.levels('seed')}. Held-out KL per outcome (nats) "
+            "between the model's and the exact conditional Bernoulli distributions, mean ± std "
+            "over seeds; each seed's learning rate chosen by validation KL. The **theta-blind "
+            "floor** is the KL of the Bayes-optimal predictor that ignores part A (exact, from "
+            "the theta-averaged state): a model at the floor has used nothing of the angles. "
             f"d* = the smallest memory at which a seed reaches KL <= {threshold:g}."
         )
 
@@ -224,7 +258,7 @@ class ContextualSection(ReportSection):
 
     @staticmethod
     def _slopes(d_star: dict[str, dict[Task, float]]) -> list[str]:
-        lines = ["", "### Growth of d* with n (log-log slope)", ""]
+        lines = ["", "### Growth of d* with n (log-log slope, 95% t interval from its SE)", ""]
         lines += [
             "| family | k | tasks with d* | slope | k | slope of C(n,k)-1 |",
             "|---|---|---|---|---|---|",
@@ -239,8 +273,12 @@ class ContextualSection(ReportSection):
                 total = sum(1 for t in d_star[family] if t[1] == k)
                 ns = sorted(t[0] for t in d_star[family] if t[1] == k)
                 bound = [(n, math.comb(n, k) - 1) for n in ns if math.comb(n, k) > 1]
-                bound_slope = f"{loglog_slope(bound):.2f}" if len(bound) > 1 else "—"
-                slope = f"{loglog_slope(found):.2f}" if len(found) > 1 else "not fitted"
+                bound_slope = (
+                    f"{power_law_fit(*zip(*bound, strict=True)).slope.estimate:.2f}"
+                    if len(bound) > 1
+                    else "—"
+                )
+                slope = _slope(found) if len(found) > 1 else "not fitted"
                 lines.append(
                     f"| {label} | {k} | {len(found)}/{total} | {slope} | {k} | {bound_slope} |"
                 )
@@ -248,29 +286,23 @@ class ContextualSection(ReportSection):
 
     @staticmethod
     def _circuit_table(results: PaperResults, tasks: list[Task]) -> list[str]:
-        evals = {b: ran(results.get("contextual-quantum", f"eval-{b}")) for b, _ in BACKENDS}
+        evals = {
+            backend: results.select(stage="evaluate", model=QUANTUM, backend=backend)
+            for backend, _ in BACKENDS
+        }
         if not any(evals.values()):
             return ["", "The k-HRNN's circuit has not run on a Qiskit backend (evaluate stages)."]
-        # one column per backend and sweep point: (label, result, metric prefix)
+        # one column per backend and sweep point: (label, its records, shot count)
         columns = [
-            (label, result, prefix)
+            (label, records, shots)
             for backend, label in BACKENDS
-            if (result := evals[backend]) is not None
-            for prefix in sweep_prefixes(result)
+            for _, records, shots in sweep_points(evals[backend])
         ]
         if not columns:
             return ["", "The k-HRNN's evaluate stages logged no per-task KL."]
         head = "| n | k | torch (exact, same sequences) |"
         rule = "|---|---|---|"
-        for label, result, prefix in columns:
-            shots = max(
-                (
-                    int(v)
-                    for n, k in tasks
-                    for v in result.values(f"{prefix}n{n}_k{k}/shots").values()
-                ),
-                default=0,
-            )
+        for label, _, shots in columns:
             head += f" {label}{f' ({shots:,} shots)' if shots else ''} |"
             rule += "---|"
         lines = [
@@ -284,53 +316,60 @@ class ContextualSection(ReportSection):
             rule,
         ]
         for n, k in tasks:
-            task = f"n{n}_k{k}"
-            _, first, first_prefix = columns[0]
-            exact = list(first.values(f"{first_prefix}{task}/exact_kl").values())
+            first = columns[0][1]
+            exact = list(first.select("exact_kl", n=n, k=k).values().values())
             row = f"| {n} | {k} | {_fmt(exact)} |"
-            for _, result, prefix in columns:
-                kl = list(result.values(f"{prefix}{task}/test_kl").values())
-                secs = list(result.values(f"{prefix}{task}/seconds").values())
-                row += f" {_fmt(kl)}" + (f" ({sum(secs) / len(secs):.0f} s) |" if secs else " |")
+            for _, records, _ in columns:
+                kl = list(records.select("test_kl", n=n, k=k).values().values())
+                secs = list(records.select("seconds", n=n, k=k).values().values())
+                row += f" {_fmt(kl)}" + (f" ({summarize(secs).mean:.0f} s) |" if secs else " |")
             lines.append(row)
         return lines
 
     @staticmethod
-    def _plot(plots, tasks, blind, q_curves, c_curves, threshold) -> str:
+    def _plot(plots: PlotSink, tasks, blind, trained: dict[str, Table], threshold) -> str:
+        """One panel per task: held-out KL (each seed at its best try; mean over seeds with its
+        95% Student-t interval) against memory per model, the k-HRNN at n qubits, the
+        theta-blind floor, the threshold and the bound C(n, k) - 1. Its data is the DVC series
+        ``kl_vs_memory`` (x ``memory``, y ``test_kl``, one line per model and task)."""
+        import matplotlib
+
+        matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
+        best = {model: best_tries(table) for model, table in trained.items()}
         cols = min(len(tasks), 5)
         rows = math.ceil(len(tasks) / cols)
         fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows), squeeze=False)
-        for ax, task in zip(axes.flat, tasks, strict=False):
-            for family, label in CLASSICAL:
-                by_size = c_curves.get(family, {}).get(task)
-                if not by_size:
+        series = {}
+        for ax, (n, k) in zip(axes.flat, tasks, strict=False):
+            for model, label in ((QUANTUM, "k-HRNN"), *CLASSICAL):
+                table = best[model].select(n=n, k=k) if model in best else Table()
+                # a KL is >= 0: the t interval clipped there
+                points = [(x, ci.clip(lower=0.0)) for x, ci in curve(table, "memory")]
+                if not points:
                     continue
-                sizes = sorted(by_size)
-                memory = [next(iter(by_size[s].values()))[0] for s in sizes]
-                kls = [[kl for _, kl in by_size[s].values()] for s in sizes]
-                mean = [sum(v) / len(v) for v in kls]
-                ax.plot(memory, mean, marker="o", label=label)
-                ax.fill_between(memory, [min(v) for v in kls], [max(v) for v in kls], alpha=0.2)
-            q = q_curves.get(task)
-            if q:
-                seeds = next(iter(q.values()))
-                kls = [kl for _, kl in seeds.values()]
-                ax.plot([task[0]], [sum(kls) / len(kls)], "k*", markersize=12, label="k-HRNN")
-            if blind[task] is not None:
-                ax.axhline(blind[task], color="grey", ls="--", label="theta-blind floor")
+                series[f"{SHORT[model]} n={n} k={k}"] = points
+                xs = [x for x, _ in points]
+                ys = [ci.estimate for _, ci in points]
+                low = [ci.estimate - ci.low if ci.low is not None else 0.0 for _, ci in points]
+                high = [ci.high - ci.estimate if ci.high is not None else 0.0 for _, ci in points]
+                style = dict(fmt="k*", markersize=12) if model == QUANTUM else dict(fmt="o-")
+                ax.errorbar(xs, ys, yerr=[low, high], capsize=3, label=label, **style)
+            if blind[(n, k)] is not None:
+                ax.axhline(blind[(n, k)], color="grey", ls="--", label="theta-blind floor")
             ax.axhline(threshold, color="red", ls=":", label=f"threshold {threshold:g}")
-            ax.axvline(math.comb(*task) - 1, color="purple", ls="-.", lw=0.8, label="C(n,k)-1")
+            ax.axvline(math.comb(n, k) - 1, color="purple", ls="-.", lw=0.8, label="C(n,k)-1")
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
-            ax.set_title(f"n={task[0]}, k={task[1]}")
+            ax.set_title(f"n={n}, k={k}")
             ax.set_xlabel("memory")
         for ax in list(axes.flat)[len(tasks) :]:
             ax.axis("off")
         axes.flat[0].set_ylabel("held-out KL (nats)")
         axes.flat[0].legend(fontsize=6)
         fig.tight_layout()
+        plots.series.append(Series("kl_vs_memory", "memory", "test_kl", series))
         return plots.save(fig, "kl_vs_memory", "held-out KL against memory per task")
 
     @staticmethod
@@ -419,3 +458,13 @@ def _fmt(values: list[float]) -> str:
         return "—"
     s = summarize(values)
     return f"{s.mean:.4f}" if s.n < 2 else f"{s.mean:.4f} ± {s.std:.4f}"
+
+
+def _slope(points: list[tuple[int, float]]) -> str:
+    """The log-log slope of d* against n with its standard error and t interval
+    (:func:`~qmlrepro.report.stats.power_law_fit`, scipy's linregress); two points give the
+    slope through them, without an interval."""
+    fit = power_law_fit(*zip(*points, strict=True))
+    if fit.stderr is None:
+        return f"{fit.slope.estimate:.2f} (2 points)"
+    return f"{fit.slope.format(2)} (SE {fit.stderr:.2f})"

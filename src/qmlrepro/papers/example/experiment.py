@@ -7,12 +7,15 @@ from hydra.utils import instantiate
 from qmlrepro.data.gaussian import GaussianMixture2D
 from qmlrepro.experiment import Experiment, RunContext
 from qmlrepro.paths import resolve
+from qmlrepro.records import Records
 from qmlrepro.training.checkpoint import load_checkpoint
 from qmlrepro.training.device import resolve_dtype
 from qmlrepro.training.loop import LoopConfig, run_loop
 
 
 class GaussianClassifierExperiment(Experiment):
+    summary = ("test_accuracy",)
+
     def _data(self, train: bool) -> GaussianMixture2D:
         ds = self.cfg.dataset
         return GaussianMixture2D(
@@ -38,7 +41,7 @@ class GaussianClassifierExperiment(Experiment):
             accuracy = ((logits > 0).long() == y).float().mean().item()
         return {"loss": loss, "accuracy": accuracy}
 
-    def train(self, ctx: RunContext) -> dict[str, float]:
+    def train(self, ctx: RunContext) -> Records:
         paper, dtype = self.cfg.paper, resolve_dtype(self.cfg.backend.dtype)
         train_set = self._data(train=True)
         model = self._model(ctx.device)
@@ -57,18 +60,24 @@ class GaussianClassifierExperiment(Experiment):
         run_loop(model, optimizer, step, len(train_set), paper.batch_size, loop, ctx)
         train_scores = self._scores(model, train_set, ctx.device)
         test_scores = self._scores(model, self._data(train=False), ctx.device)
-        return {
-            "train_accuracy": train_scores["accuracy"],
-            "train_loss": train_scores["loss"],
-            "test_accuracy": test_scores["accuracy"],
-            "test_loss": test_scores["loss"],
-        }
+        records = Records()  # no dimensions: one number per name and seed
+        records.update(
+            {
+                "train_accuracy": train_scores["accuracy"],
+                "train_loss": train_scores["loss"],
+                "test_accuracy": test_scores["accuracy"],
+                "test_loss": test_scores["loss"],
+            }
+        )
+        return records
 
-    def evaluate(self, ctx: RunContext) -> dict[str, float]:
+    def evaluate(self, ctx: RunContext) -> Records:
         state = load_checkpoint(ctx.checkpoint)
         if state is None:
             raise FileNotFoundError(ctx.checkpoint)
         model = self._model(ctx.device)
         model.load_state_dict(state["model"])
         scores = self._scores(model, self._data(train=False), ctx.device)
-        return {"test_accuracy": scores["accuracy"], "test_loss": scores["loss"]}
+        records = Records()
+        records.update({"test_accuracy": scores["accuracy"], "test_loss": scores["loss"]})
+        return records

@@ -1,7 +1,8 @@
 """Report section of the pipeline self-check."""
 
 from qmlrepro.papers.example.claims import MLP_BEATS_LOGISTIC
-from qmlrepro.report.results import JobResult, PaperResults
+from qmlrepro.records import Table
+from qmlrepro.report.results import PaperResults
 from qmlrepro.report.section import (
     PlotSink,
     ReportSection,
@@ -12,11 +13,9 @@ from qmlrepro.report.section import (
 )
 
 
-def _percent(result: JobResult | None) -> dict[int, float]:
+def _percent(table: Table) -> dict[int, float]:
     """{seed: test accuracy in %}; empty when the job has not run."""
-    if result is None:
-        return {}
-    return {seed: 100.0 * v for seed, v in result.values("test_accuracy").items()}
+    return {seed: 100.0 * v for seed, v in table.values("seed").items()}
 
 
 @register_section
@@ -32,34 +31,40 @@ class ExampleSection(ReportSection):
     order = 1000
 
     def body(self, results: PaperResults, plots: PlotSink) -> SectionBody:
+        """Every model's test accuracy per stage and backend (selected by dimensions, never by
+        job name: the template for a paper's section)."""
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        rows, evals = [], {}
-        for job in results.by_stage("train"):
-            n_params = job.describe.get("n_params", "?")
-            rows.append(Row(f"{job.model} ({n_params} params), train stage", job, "test_accuracy"))
-            for key in results.stages_of(job.job):
-                if key.startswith("eval-"):
-                    evaluated = results.get(job.job, key)
-                    evals[job.model] = evaluated
-                    rows.append(Row(f"{job.model}, {key}", evaluated, "test_accuracy"))
+        accuracy = results.select("test_accuracy")
+        rows = []
+        for model, by_model in accuracy.groups("model").items():
+            n_params = results.describe(by_model).get("n_params", "?")
+            for (stage, backend), table in _by_stage(by_model).items():
+                rows.append(Row(f"{model} ({n_params} params), {stage} on {backend}", table))
         table = summary_table(rows, scale=100.0)
-        mlp = next((r for r in results.by_stage("train") if r.model.endswith("mlp")), None)
-        logistic = next(
-            (r for r in results.by_stage("train") if r.model.endswith("logistic")), None
+        trained = accuracy.select(stage="train")
+        verdict = MLP_BEATS_LOGISTIC.evaluate(
+            _percent(trained.select(model="example/mlp")),
+            _percent(trained.select(model="example/logistic")),
         )
-        verdict = MLP_BEATS_LOGISTIC.evaluate(_percent(mlp), _percent(logistic))
         fig, ax = plt.subplots(figsize=(5, 3))
-        for job in results.by_stage("train"):
-            values = job.values("test_accuracy")
-            ax.scatter(
-                [job.model] * len(values), [100 * v for v in values.values()], label=job.model
-            )
+        for model, by_model in trained.groups("model").items():
+            values = by_model.values("seed")
+            ax.scatter([model] * len(values), [100 * v for v in values.values()], label=model)
         ax.set_ylabel("test accuracy (%)")
         ax.set_title("per-seed test accuracy")
         link = plots.save(fig, "accuracy", "per-seed test accuracy")
         markdown = "\n".join(["Test accuracy (%) over seeds:", "", table, "", link])
         return SectionBody(markdown, verdicts=[verdict])
+
+
+def _by_stage(table: Table) -> dict[tuple[str, str], Table]:
+    """{(stage, backend): records}, training first."""
+    out = {}
+    for stage, rows in sorted(table.groups("stage").items(), key=lambda kv: kv[0] != "train"):
+        for backend, by_backend in rows.groups("backend").items():
+            out[(stage, backend)] = by_backend
+    return out

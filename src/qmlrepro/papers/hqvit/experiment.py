@@ -20,6 +20,7 @@ from qmlrepro.papers.hqvit.resources import circuit_resources, scaling_sweep
 from qmlrepro.papers.hqvit.tokens import class_targets, patchify
 from qmlrepro.quantum.executor import Executor
 from qmlrepro.quantum.torch_executor import PrecisionWarning, TorchStatevector
+from qmlrepro.records import Records
 from qmlrepro.training.checkpoint import load_checkpoint, save_checkpoint
 from qmlrepro.training.loop import LoopConfig, run_loop
 from qmlrepro.training.seeding import torch_generator
@@ -33,7 +34,29 @@ CIRCUIT_BATCH = 10  # images per executor call (one PUB each: amplitude encoding
 
 
 class HqvitExperiment(Experiment):
+    """Records carry ``task`` (``"mnist10"``: all ten digits, ``"mnist35"``: 3 vs 5, from
+    ``dataset.digits``); an evaluation's shot count is the stage's ``shots`` dimension."""
+
     takes_eval_inputs = True  # evaluation.<backend>.inputs caps the test images
+    summary = (
+        "test_accuracy",
+        "shuffled_patches_test_accuracy",
+        "accuracy",
+        "exact_accuracy",
+        "agreement",
+        "attention_weighted_mae",
+    )
+
+    def dims(self) -> dict[str, str]:
+        """``task``: the dataset's task (see :meth:`task`)."""
+        return {"task": self.task()}
+
+    def task(self) -> str:
+        """The task the job trains on: the dataset's name, then its digits (``"mnist35"``),
+        or ``"mnist10"`` for all ten."""
+        name = str(self.cfg.get("choices", {}).get("dataset") or "mnist")
+        digits = self.cfg.dataset.get("digits")
+        return name + ("".join(str(d) for d in sorted(digits)) if digits else "10")
 
     def _tokens(self, train: bool, limit: int | None) -> tuple[torch.Tensor, torch.Tensor]:
         images, labels = image_tensors(self.cfg.dataset, train=train, limit=limit)
@@ -80,13 +103,23 @@ class HqvitExperiment(Experiment):
         if isinstance(scores, QuantumScores):
             resources = circuit_resources(scores.layout, scores.layers)
             info.update({f"circuit_{k}": v for k, v in resources.items()})
-            sweep = scaling_sweep(
-                list(self.cfg.paper.scaling_sides),
-                list(self.cfg.paper.scaling_patches),
-                scores.layers,
-            )
-            info.update({f"scaling/{k}": v for k, v in sweep.items()})
         return info
+
+    def _scaling(self, model, records: Records) -> None:
+        """The attention circuit's resource counts (qubits, parameterised gates, CX, classical
+        MACs) over the configured image sides and patches, as records with dimensions
+        ``pixels`` (N) and ``token_dim`` (d): counted from the circuits built at each size."""
+        scores = getattr(model, "scores", None)
+        if not isinstance(scores, QuantumScores):
+            return
+        paper = self.cfg.paper
+        sweep = scaling_sweep(list(paper.scaling_sides), list(paper.scaling_patches), scores.layers)
+        for pixels, token_dim, counts in sweep:
+            records.update(
+                {f"resources_{k}": float(v) for k, v in counts.items()},
+                pixels=pixels,
+                token_dim=token_dim,
+            )
 
     def _accuracy(
         self, model, tokens, targets, device, attention=None
@@ -103,7 +136,7 @@ class HqvitExperiment(Experiment):
         predicted = torch.cat(predictions)
         return (predicted == targets).double().mean().item(), predicted
 
-    def train(self, ctx: RunContext) -> dict[str, float]:
+    def train(self, ctx: RunContext) -> Records:
         paper, started = self.cfg.paper, time.perf_counter()
         tokens, labels = self._tokens(True, self.cfg.dataset.n_train)
         classes = self._classes()
@@ -154,26 +187,32 @@ class HqvitExperiment(Experiment):
         final["classes"] = classes
         save_checkpoint(ctx.checkpoint, final)
         ctx.run.log_metrics({"test/accuracy": test_accuracy})
-        return {
-            "test_accuracy": test_accuracy,
-            "train_accuracy": train_accuracy,
-            "shuffled_patches_test_accuracy": shuffled_accuracy,
-            "n_test": float(len(test_tokens)),
-            "train_seconds": train_seconds,
-        }
+        records = Records(**self.dims())
+        records.update(
+            {
+                "test_accuracy": test_accuracy,
+                "train_accuracy": train_accuracy,
+                "shuffled_patches_test_accuracy": shuffled_accuracy,
+                "n_test": float(len(test_tokens)),
+                "train_seconds": train_seconds,
+            }
+        )
+        self._scaling(model, records)
+        return records
 
-    def evaluate(self, ctx: RunContext) -> dict[str, float]:
+    def evaluate(self, ctx: RunContext) -> Records:
         """The full attention circuit on ``ctx.executor`` (at its ``shots``; None: exact) for the
         first ``ctx.eval_inputs`` test images (:data:`EVAL_IMAGES` when None), the rest of the
         model exact: the model is built on ``ctx.reference`` (exact torch, float64), which also
         gives the exact scores and predictions compared with.
 
-        Returns ``exact_accuracy`` and ``n_images``, and, with the circuit's scores: ``accuracy``,
-        ``agreement`` (share of predictions equal to the exact model's), ``attention_mae`` and
-        ``attention_max_error`` (|A_hat - A| over cells whose tokens both hold amplitude),
-        ``attention_weighted_mae`` (weighted by each cell's ideal share of the shots),
-        ``cells_without_outcomes`` (share of such cells no outcome landed in) and ``seconds``
-        (wall clock of the circuit runs and the model fed their scores).
+        Returns records (dimension ``task``): ``exact_accuracy`` and ``n_images``, and, with
+        the circuit's scores: ``accuracy``, ``agreement`` (share of predictions equal to the
+        exact model's), ``attention_mae`` and ``attention_max_error`` (|A_hat - A| over cells
+        whose tokens both hold amplitude), ``attention_weighted_mae`` (weighted by each cell's
+        ideal share of the shots), ``cells_without_outcomes`` (share of such cells no outcome
+        landed in) and ``seconds`` (wall clock of the circuit runs and the model fed their
+        scores). The stage adds the sweep point (``shots``).
 
         Raises:
             DataError: the checkpoint holds no trained HQViT.
@@ -221,19 +260,23 @@ class HqvitExperiment(Experiment):
         )
         error = (estimate.cpu() - exact_scores.cpu()).abs()
         unsampled = (torch.cat(masses).cpu()[valid] == 0).double().mean().item()
-        return {
-            "exact_accuracy": exact_accuracy,
-            "n_images": float(len(tokens)),
-            "accuracy": accuracy,
-            "agreement": (predicted == exact_predicted).double().mean().item(),
-            "attention_mae": error[valid].mean().item(),
-            "attention_max_error": error[valid].max().item(),
-            # weighted by each cell's ideal share of the shots: the error where the circuit
-            # spends its measurements (converges as 1 / sqrt(shots))
-            "attention_weighted_mae": ((error * share).sum() / share.sum()).item(),
-            "cells_without_outcomes": unsampled,
-            "seconds": time.perf_counter() - started,
-        }
+        records = Records(**self.dims())
+        records.update(
+            {
+                "exact_accuracy": exact_accuracy,
+                "n_images": float(len(tokens)),
+                "accuracy": accuracy,
+                "agreement": (predicted == exact_predicted).double().mean().item(),
+                "attention_mae": error[valid].mean().item(),
+                "attention_max_error": error[valid].max().item(),
+                # weighted by each cell's ideal share of the shots: the error where the circuit
+                # spends its measurements (converges as 1 / sqrt(shots))
+                "attention_weighted_mae": ((error * share).sum() / share.sum()).item(),
+                "cells_without_outcomes": unsampled,
+                "seconds": time.perf_counter() - started,
+            }
+        )
+        return records
 
 
 def _drawable(scores: QuantumScores) -> str:

@@ -3,11 +3,11 @@
 
 import dataclasses
 import math
-import re
 
 from qmlrepro.papers.hqvit import claims
+from qmlrepro.records import Table
 from qmlrepro.report.claims import Verdict
-from qmlrepro.report.results import JobResult, PaperResults, ran
+from qmlrepro.report.results import PaperResults
 from qmlrepro.report.section import PlotSink, ReportSection, SectionBody, register_section
 from qmlrepro.report.stats import (
     PROBABILITY,
@@ -18,17 +18,33 @@ from qmlrepro.report.stats import (
 )
 
 TASKS = (("mnist10", "MNIST 10-class"), ("mnist35", "MNIST 3 vs 5"))
+# the models' config names (``model`` dimension "hqvit/<name>") and their labels
 MODELS = (
     ("quantum", "HQViT (quantum attention, exact)"),
     ("softmax", "dot-product softmax attention"),
     ("fidelity", "fidelity attention, unconstrained W"),
     ("vit", "tiny ViT, no positional encoding"),
-    ("vit-pos", "tiny ViT + positional encoding"),
+    ("vit_pos", "tiny ViT + positional encoding"),
 )
-SCALING_KEY = re.compile(r"scaling/N(\d+)_d(\d+)/(\w+)")
-# An evaluation's metrics: one point per shot count of the stage's sweep (``shots1000/accuracy``),
-# or unprefixed for a backend evaluated without a sweep (aer_statevector: ``accuracy``).
-SHOTS_KEY = re.compile(r"shots(\d+)/accuracy")
+QUANTUM = "hqvit/quantum"
+# The resource sweep's counts: train records ``resources_<count>`` with dims pixels, token_dim.
+RESOURCES = ("n_qubits", "param_gates", "cx_total", "classical_qk_macs")
+EVAL_BACKENDS = ("aer_statevector", "aer_shots", "aer_noise")
+
+
+def _model(name: str) -> str:
+    return f"hqvit/{name}"
+
+
+def _accuracy(results: PaperResults, task: str, model: str, metric: str = "test_accuracy"):
+    """A training metric of ``model`` (config name) on ``task``: one record per seed."""
+    return results.select(metric, model=_model(model), task=task, stage="train")
+
+
+def _mean(table: Table) -> float | None:
+    """Mean over seeds of a selection with one record per seed (None when empty)."""
+    values = table.values()
+    return mean_interval(list(values.values())).estimate if values else None
 
 
 def _pct(values: dict[int, float]) -> str:
@@ -42,41 +58,51 @@ def _percent(values: dict[int, float]) -> dict[int, float]:
     return {seed: 100.0 * v for seed, v in values.items()}
 
 
-def _diff(a: JobResult | None, b: JobResult | None, metric: str) -> str:
+def _diff(a: Table, b: Table) -> str:
     """a - b in points, paired by seed (paired t interval); n/a without shared seeds."""
-    if a is None or b is None:
-        return "n/a"
-    va, vb = a.values(metric), b.values(metric)
+    va, vb = a.values(), b.values()
     if not set(va) & set(vb):
         return "n/a"
     return paired_interval(_percent(va), _percent(vb)).format(1, signed=True)
 
 
-def _pooled(result: JobResult, prefix: str, metric: str) -> tuple[int, int]:
-    """(successes, images) of a per-image proportion ``metric`` over the seeds: every seed
-    evaluates the same first test images, so the units are those images, not images x seeds
-    (three seeds scoring one image are one image): the seeds' mean proportion of them."""
-    values, images = result.values(prefix + metric), result.values(prefix + "n_images")
+def _pooled(point: Table, metric: str) -> tuple[int, int]:
+    """(successes, images) of a per-image proportion ``metric`` over the seeds of one
+    evaluation point: every seed evaluates the same first test images, so the units are those
+    images, not images x seeds (three seeds scoring one image are one image): the seeds' mean
+    proportion of them."""
+    values, images = point.select(metric).values(), point.select("n_images").values()
     seeds = sorted(set(values) & set(images))
     if not seeds:
         return 0, 0
     n = min(round(images[s]) for s in seeds)
-    mean = sum(values[s] for s in seeds) / len(seeds)
+    mean = mean_interval([values[s] for s in seeds]).estimate
     # rounded down: a success count from a mean over seeds is never rounded in the claim's favour
     return math.floor(mean * n + 1e-9), n
 
 
-def _proportion(result: JobResult, prefix: str, metric: str) -> str:
+def _proportion(point: Table, metric: str) -> str:
     """A proportion on a few images: the seeds' mean of the same images, with its Wilson
     interval over those images."""
-    k, n = _pooled(result, prefix, metric)
+    k, n = _pooled(point, metric)
     if n == 0:
         return "not run"
     return f"{proportion_interval(k, n).format(1, 100.0)} ({k}/{n})"
 
 
-def _mean(values: dict[int, float]) -> float | None:
-    return sum(values.values()) / len(values) if values else None
+def _evaluation(results: PaperResults, task: str, backend: str) -> Table:
+    """The quantum model's evaluation records on ``backend`` (all its sweep points)."""
+    return results.select(model=QUANTUM, task=task, stage="evaluate", backend=backend)
+
+
+def _levels(evaluation: Table, backend: str) -> list[tuple[str, int | None]]:
+    """(shots column, ``shots`` dimension) of each evaluated point: every swept shot count, and
+    the point without a ``shots`` dimension of an evaluation without a sweep (exact on
+    aer_statevector, the backend's own shot count elsewhere)."""
+    levels: list[tuple[str, int | None]] = [(str(n), n) for n in evaluation.levels("shots")]
+    if evaluation.select("accuracy", shots=None):
+        levels.insert(0, ("exact" if backend == "aer_statevector" else "backend's", None))
+    return levels
 
 
 @register_section
@@ -111,14 +137,11 @@ class HqvitSection(ReportSection):
     )
 
     def body(self, results: PaperResults, plots: PlotSink) -> SectionBody:
-        jobs = {
-            (task, model): ran(results.get(f"hqvit-{task}-{model}"))
-            for task, _ in TASKS
-            for model, _ in MODELS
-        }
-        first = next((r for r in jobs.values() if r is not None), None)
-        profile = first.profile if first else "?"
-        seeds = max((len(r.runs) for r in jobs.values() if r is not None), default=0)
+        profile = next(iter(results.select(stage="train").levels("profile")), "?")
+        seeds = max(
+            (len(_accuracy(results, task, model)) for task, _ in TASKS for model, _ in MODELS),
+            default=0,
+        )
         md = [
             f"Setup ({profile} profile): {seeds} seeds per model; accuracy on the whole MNIST "
             "test split with the exact attention. Every model gets the same tokens (contiguous "
@@ -128,16 +151,16 @@ class HqvitSection(ReportSection):
             "",
         ]
         for task, task_label in TASKS:
-            md += self._accuracy_table(task, task_label, jobs)
-        md += self._shots(results, plots, jobs[("mnist10", "quantum")])
+            md += self._accuracy_table(results, task, task_label)
+        md += self._shots(results, plots)
         md += self._noise(results)
-        scaling = self._scaling_table(jobs[("mnist10", "quantum")])
+        scaling = self._scaling_table(results)
         md += self._resources(scaling, plots)
-        md += self._shuffle_note(jobs)
+        md += self._shuffle_note(results)
         verdicts = [
             *self._resource_verdicts(scaling),
-            *self._position_verdicts(jobs),
-            *self._versus_verdicts(jobs),
+            *self._position_verdicts(results),
+            *self._versus_verdicts(results),
             claims.prior_qvits(),
             *self._agreement_verdicts(results),
         ]
@@ -145,22 +168,25 @@ class HqvitSection(ReportSection):
                            verdicts=verdicts)  # fmt: skip
 
     @staticmethod
-    def _values(result: JobResult | None, metric: str = "test_accuracy") -> dict[int, float]:
-        return _percent(result.values(metric)) if result is not None else {}
+    def _values(results: PaperResults, task: str, model: str) -> dict[int, float]:
+        """Test accuracy in percent, seed -> value ({} when not run)."""
+        return _percent(_accuracy(results, task, model).values())
 
     @staticmethod
-    def _versus_verdicts(jobs: dict) -> list[Verdict]:
+    def _versus_verdicts(results: PaperResults) -> list[Verdict]:
         """HQViT (exact) against classical attention on the same tokens, values, MLP and head,
         paired by seed."""
-        quantum = {task: HqvitSection._values(jobs[(task, "quantum")]) for task, _ in TASKS}
         return [
-            claim.evaluate(quantum[task], HqvitSection._values(jobs[(task, model)]))
+            claim.evaluate(
+                HqvitSection._values(results, task, "quantum"),
+                HqvitSection._values(results, task, model),
+            )
             for (task, model), claim in claims.VERSUS.items()
         ]
 
     @staticmethod
-    def _accuracy_table(task: str, label: str, jobs: dict) -> list[str]:
-        quantum = jobs[(task, "quantum")]
+    def _accuracy_table(results: PaperResults, task: str, label: str) -> list[str]:
+        quantum = _accuracy(results, task, "quantum")
         lines = [
             f"{label}, test accuracy (%), mean [95% CI] over seeds (Student t; differences "
             "paired by seed):",
@@ -170,40 +196,23 @@ class HqvitSection(ReportSection):
             "|---|---|---|---|---|---|",
         ]
         for model, model_label in MODELS:
-            result = jobs[(task, model)]
-            if result is None:
+            test = _accuracy(results, task, model)
+            if not test:
                 lines.append(f"| {model_label} | | not run | | | |")
                 continue
-            d = result.describe
+            d = results.describe(test)
+            shuffled = _accuracy(results, task, model, "shuffled_patches_test_accuracy")
             params = f"{d.get('n_params', '?')} ({d.get('n_params_attention_scores', '?')})"
-            diff = "" if model == "quantum" else _diff(quantum, result, "test_accuracy")
-            runs = ", ".join(f"`{rid[:8]}`" for rid in result.run_ids())
+            diff = "" if model == "quantum" else _diff(quantum, test)
+            runs = ", ".join(f"`{rid[:8]}`" for rid in test.run_ids())
             lines.append(
-                f"| {model_label} | {params} | {_pct(result.values('test_accuracy'))} "
-                f"| {_pct(result.values('shuffled_patches_test_accuracy'))} | {diff} | {runs} |"
+                f"| {model_label} | {params} | {_pct(test.values())} "
+                f"| {_pct(shuffled.values())} | {diff} | {runs} |"
             )
         return [*lines, ""]
 
-    @staticmethod
-    def _shot_levels(result: JobResult) -> list[int]:
-        """The shot counts of the evaluation's sweep, from its ``shots<N>/`` metric prefixes."""
-        keys = {k for run in result.runs for k in run["metrics"]}
-        return sorted({int(m[1]) for k in keys if (m := SHOTS_KEY.fullmatch(k))})
-
-    @staticmethod
-    def _levels(result: JobResult, backend: str) -> list[tuple[str, str]]:
-        """(shots column, metric prefix) of each evaluated point: every swept shot count, and the
-        unprefixed point of an evaluation without a sweep (exact on aer_statevector, the
-        backend's own shot count elsewhere)."""
-        levels = [(str(n), f"shots{n}/") for n in HqvitSection._shot_levels(result)]
-        if result.values("accuracy"):
-            levels.insert(0, ("exact" if backend == "aer_statevector" else "backend's", ""))
-        return levels
-
-    def _shots(
-        self, results: PaperResults, plots: PlotSink, quantum: JobResult | None
-    ) -> list[str]:
-        info = quantum.describe if quantum is not None else {}
+    def _shots(self, results: PaperResults, plots: PlotSink) -> list[str]:
+        info = results.describe(_accuracy(results, "mnist10", "quantum"))
         qubits, pixels = info.get("circuit_n_qubits", "?"), info.get("circuit_n_pixels", "?")
         tokens = pixels // info["circuit_token_dim"] if "circuit_token_dim" in info else None
         md = [
@@ -222,36 +231,33 @@ class HqvitSection(ReportSection):
             "| s per image |",
             "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
-        curves: dict[str, tuple[list[int], list[float], list[float]]] = {}
+        swept: dict[str, Table] = {}  # task label -> its aer_shots records with a shot count
         for task, label in TASKS:
-            for backend in ("aer_statevector", "aer_shots", "aer_noise"):
-                result = ran(results.get(f"hqvit-{task}-quantum", f"eval-{backend}"))
-                if result is None:
+            for backend in EVAL_BACKENDS:
+                evaluation = _evaluation(results, task, backend)
+                if not evaluation:
                     continue
-                for level, prefix in self._levels(result, backend):
-                    acc = result.values(prefix + "accuracy")
-                    images = _mean(result.values(prefix + "n_images")) or 0
-                    mae = _mean(result.values(prefix + "attention_mae"))
-                    weighted = _mean(result.values(prefix + "attention_weighted_mae"))
-                    empty = _mean(result.values(prefix + "cells_without_outcomes"))
-                    seconds = _mean(result.values(prefix + "seconds")) / max(images, 1)
+                for level, shots in _levels(evaluation, backend):
+                    point = evaluation.select(shots=shots)
+                    images = _mean(point.select("n_images")) or 0
+                    mae = _mean(point.select("attention_mae"))
+                    weighted = _mean(point.select("attention_weighted_mae"))
+                    empty = _mean(point.select("cells_without_outcomes"))
+                    seconds = _mean(point.select("seconds")) / max(images, 1)
                     md.append(
                         f"| {label} | {backend} | {level} | {images:.0f} "
-                        f"| {_proportion(result, prefix, 'accuracy')} "
-                        f"| {_proportion(result, prefix, 'exact_accuracy')} "
-                        f"| {_proportion(result, prefix, 'agreement')} | {mae:.4f} "
+                        f"| {_proportion(point, 'accuracy')} "
+                        f"| {_proportion(point, 'exact_accuracy')} "
+                        f"| {_proportion(point, 'agreement')} | {mae:.4f} "
                         f"| {weighted:.4f} | {100 * empty:.1f} | {seconds:.2f} |"
                     )
-                    if backend == "aer_shots" and prefix:
-                        shots, errors, accs = curves.setdefault(label, ([], [], []))
-                        shots.append(int(level))
-                        errors.append(weighted)
-                        accs.append(100 * _mean(acc))
+                if backend == "aer_shots" and evaluation.levels("shots"):
+                    swept[label] = evaluation
         if len(md) == 4:
             return ["The circuit evaluation stages have not run.", ""]
         md.append("")
-        if curves:
-            md += [self._shot_plot(curves, plots), ""]
+        if swept:
+            md += [*self._shot_plots(swept, plots), ""]
             cells = f"2 T^2 = {2 * tokens**2} outcome cells (T = {tokens} tokens)" if tokens else ""
             md.append(
                 f"Shots spread over {cells or '2 T^2 outcome cells'}, and cell (i, j) gets a "
@@ -264,36 +270,56 @@ class HqvitSection(ReportSection):
         return md
 
     @staticmethod
-    def _shot_plot(curves, plots: PlotSink) -> str:
-        import matplotlib.pyplot as plt
-
-        fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
-        for label, (shots, errors, accs) in curves.items():
-            left.loglog(shots, errors, "o-", label=label)
-            right.semilogx(shots, accs, "o-", label=label)
-        ref = curves[next(iter(curves))]
-        left.loglog(
-            ref[0], [ref[1][0] * math.sqrt(ref[0][0] / s) for s in ref[0]], "k--", lw=0.8,
-            label="∝ 1/sqrt(shots)",
-        )  # fmt: skip
-        left.set(xlabel="shots", ylabel="shot-weighted |A_hat - A|", title="attention error")
-        right.set(xlabel="shots", ylabel="accuracy (%)", title="accuracy on the subset")
-        left.legend(fontsize=7)
-        right.legend(fontsize=7)
-        return plots.save(fig, "shots", "HQViT attention error and accuracy vs shots")
+    def _shot_plots(swept: dict[str, Table], plots: PlotSink) -> list[str]:
+        """Accuracy and shot-weighted attention error against shots on aer_shots, one line per
+        task (mean over seeds, Student-t bars); the error beside 1/sqrt(shots) through the first
+        task's fewest-shots point."""
+        first = next(iter(swept.values()))
+        shots = [int(n) for n in first.levels("shots")]
+        start = _mean(first.select("attention_weighted_mae", shots=shots[0]))
+        reference = [start * math.sqrt(shots[0] / n) for n in shots] if start else []
+        error = plots.curves(
+            "attention_error_vs_shots",
+            "HQViT attention error vs shots",
+            {
+                f"{label} (aer_shots)": t.select("attention_weighted_mae")
+                for label, t in swept.items()
+            },
+            "shots",
+            y="weighted_mae",
+            bounds=(0.0, None),
+            xlabel="shots",
+            ylabel="shot-weighted |A_hat - A|",
+            logx=True,
+            logy=True,
+            references={"∝ 1/sqrt(shots)": (shots, reference)} if reference else None,
+            title="attention error",
+        )
+        accuracy = plots.curves(
+            "accuracy_vs_shots",
+            "HQViT accuracy vs shots",
+            {f"{label} (aer_shots)": t.select("accuracy") for label, t in swept.items()},
+            "shots",
+            y="accuracy",
+            bounds=(0.0, 100.0),
+            xlabel="shots",
+            ylabel="accuracy (%)",
+            scale=100.0,
+            logx=True,
+            title="accuracy on the subset",
+        )
+        return [error, "", accuracy]
 
     @staticmethod
     def _noise(results: PaperResults) -> list[str]:
-        noisy = ran(results.get("hqvit-mnist10-quantum", "eval-aer_noise"))
-        ideal = ran(results.get("hqvit-mnist10-quantum", "eval-aer_shots"))
-        if noisy is None:
+        noisy = _evaluation(results, "mnist10", "aer_noise")
+        ideal = _evaluation(results, "mnist10", "aer_shots")
+        if not noisy:
             return []
-        levels = HqvitSection._shot_levels(noisy)
         lines = []
-        for level in levels:
-            key = f"shots{level}/attention_weighted_mae"
-            noisy_mae = _mean(noisy.values(key))
-            ideal_mae = _mean(ideal.values(key)) if ideal is not None else None
+        for level in noisy.levels("shots"):
+            noisy_mae = _mean(noisy.select("attention_weighted_mae", shots=level))
+            ideal_mae = _mean(ideal.select("attention_weighted_mae", shots=level))
             ideal_text = (
                 f"{ideal_mae:.4f} (ideal Aer, {level} shots, more images)" if ideal_mae else "n/a"
             )
@@ -305,14 +331,25 @@ class HqvitSection(ReportSection):
         return [*lines, ""]
 
     @staticmethod
-    def _scaling_table(result: JobResult | None) -> dict[tuple[int, int], dict[str, int]]:
-        """The resource sweep: (N pixels, d) -> counts (qubits, parameterised gates, CX, ...)."""
+    def _scaling_table(results: PaperResults) -> dict[tuple[int, int], dict[str, int]]:
+        """The resource sweep of the MNIST 10-class HQViT's training (records
+        ``resources_<count>``, dims ``pixels`` N and ``token_dim`` d; every seed counts the same
+        circuits, so the first seed's): (N, d) -> counts (qubits, parameterised gates, CX, ...);
+        ``cx_total`` only where the sweep transpiled the circuit."""
+        sweep = results.select(model=QUANTUM, task="mnist10", stage="train")
+        seeds = sweep.select("resources_n_qubits").levels("seed")
+        if not seeds:
+            return {}
+        sweep = sweep.select(seed=seeds[0])
         table: dict[tuple[int, int], dict[str, int]] = {}
-        for key, value in (result.describe if result is not None else {}).items():
-            match = SCALING_KEY.fullmatch(key)
-            if match:
-                n, d, name = int(match[1]), int(match[2]), match[3]
-                table.setdefault((n, d), {})[name] = value
+        for n, by_pixels in sweep.select("resources_n_qubits").groups("pixels").items():
+            for d in by_pixels.levels("token_dim"):
+                point = sweep.select(pixels=n, token_dim=d)
+                table[(int(n), int(d))] = {
+                    count: round(point.select(f"resources_{count}").one())
+                    for count in RESOURCES
+                    if point.select(f"resources_{count}")
+                }
         return table
 
     @staticmethod
@@ -387,19 +424,18 @@ class HqvitSection(ReportSection):
         return plots.save(fig, "resources", "HQViT circuit resources vs image size")
 
     @staticmethod
-    def _shuffle_note(jobs: dict) -> list[str]:
+    def _shuffle_note(results: PaperResults) -> list[str]:
         """Whether HQViT's accuracy is the same with its patches shuffled, seed by seed."""
         changed, tested = [], []
         for task, label in TASKS:
-            quantum = jobs[(task, "quantum")]
-            if quantum is None:
-                continue
-            test = quantum.values("test_accuracy")
-            shuffled = quantum.values("shuffled_patches_test_accuracy")
+            test = _accuracy(results, task, "quantum").values()
+            shuffled = _accuracy(results, task, "quantum", "shuffled_patches_test_accuracy")
             if shuffled:
                 tested.append(label)
                 changed += [
-                    f"{label} seed {s}" for s in shuffled if abs(test[s] - shuffled[s]) > 1e-9
+                    f"{label} seed {s}"
+                    for s, v in shuffled.values().items()
+                    if abs(test[s] - v) > 1e-9
                 ]
         if not tested:
             return []
@@ -419,13 +455,13 @@ class HqvitSection(ReportSection):
         ]
 
     @staticmethod
-    def _position_verdicts(jobs: dict) -> list[Verdict]:
+    def _position_verdicts(results: PaperResults) -> list[Verdict]:
         """'No positional encoding is needed': what a positional embedding is worth to the tiny
-        ViT on the same tokens (vit-pos - vit, paired by seed), against a negligible margin."""
+        ViT on the same tokens (vit_pos - vit, paired by seed), against a negligible margin."""
         return [
             claim.evaluate(
-                HqvitSection._values(jobs[(task, "vit-pos")]),
-                HqvitSection._values(jobs[(task, "vit")]),
+                HqvitSection._values(results, task, "vit_pos"),
+                HqvitSection._values(results, task, "vit"),
             )
             for task, claim in claims.POSITION.items()
         ]
@@ -437,16 +473,17 @@ class HqvitSection(ReportSection):
         Wilson interval over those images."""
         verdicts = []
         for backend, claim in claims.AGREEMENT.items():
-            result = ran(results.get("hqvit-mnist10-quantum", f"eval-{backend}"))
-            if result is None:
+            evaluation = _evaluation(results, "mnist10", backend)
+            if not evaluation:
                 verdicts.append(
                     claims.not_testable(claim.statement, f"the {backend} evaluation has not run")
                 )
                 continue
-            levels = HqvitSection._levels(result, backend)
-            level, prefix = levels[-1] if levels else ("", "")
-            agreed, images = _pooled(result, prefix, "agreement")
-            seeds = len(result.values(prefix + "agreement"))
+            levels = _levels(evaluation, backend)
+            level, shots = levels[-1] if levels else ("", None)
+            point = evaluation.select(shots=shots)
+            agreed, images = _pooled(point, "agreement")
+            seeds = len(point.select("agreement"))
             verdict = claims.proportion_verdict(claim, agreed, images, seeds)
             if level.isdigit():
                 verdict = dataclasses.replace(verdict, reason=f"{verdict.reason}; at {level} shots")

@@ -40,15 +40,18 @@ def circuit_resources(layout: AttentionLayout, layers: int, seed: int = 0) -> di
     return out
 
 
-def scaling_sweep(sides: list[int], patches: list[int], layers: int) -> dict[str, int]:
-    """Flat ``N{N}_d{d}/<count>`` entries for every (image side, patch) that tiles."""
-    out: dict[str, int] = {}
+def scaling_sweep(
+    sides: list[int], patches: list[int], layers: int
+) -> list[tuple[int, int, dict[str, int]]]:
+    """(N pixels, token dimension d, resource counts of :func:`circuit_resources`) for every
+    (image side, patch) that tiles the image into more than one patch."""
+    out = []
     for side in sides:
         for patch in patches:
             if side % patch or side == patch:
                 continue
             layout = AttentionLayout((side // patch) ** 2, patch * patch)
-            for key, value in circuit_resources(layout, layers).items():
-                if key not in ("n_pixels", "token_dim"):
-                    out[f"N{layout.n_pixels}_d{layout.token_dim}/{key}"] = value
+            counts = circuit_resources(layout, layers)
+            kept = {k: v for k, v in counts.items() if k not in ("n_pixels", "token_dim")}
+            out.append((layout.n_pixels, layout.token_dim, kept))
     return out

@@ -16,6 +16,7 @@ from qmlrepro.errors import ConfigError
 from qmlrepro.experiment import RunContext
 from qmlrepro.papers.hypernet.costs import CostTable
 from qmlrepro.papers.hypernet.problem import SearchProblem, SearchStrategy
+from qmlrepro.records import Records
 from qmlrepro.training.checkpoint import save_checkpoint
 from qmlrepro.training.seeding import torch_generator
 
@@ -35,7 +36,9 @@ class ClassicalSearch(SearchStrategy):
     def best_found(self, table: CostTable, generator: torch.Generator) -> torch.Tensor:
         """(runs,) index of the best bit string each run found."""
 
-    def train(self, problem: SearchProblem, ctx: RunContext, cfg: DictConfig) -> dict[str, float]:
+    def train(self, problem: SearchProblem, ctx: RunContext, cfg: DictConfig) -> Records:
+        """The runs' outcomes (:func:`outcome_metrics`) and the search's wall time; the budget
+        and number of runs are dimensions of every record (``budget``, ``runs``)."""
         started = time.perf_counter()
         generator = torch_generator(ctx.seed, "search")
         best = self.best_found(problem.table, generator)
@@ -43,12 +46,10 @@ class ClassicalSearch(SearchStrategy):
             ctx.checkpoint,
             {"best": best, "config_hash": ctx.config_hash, "mlflow_run_id": ctx.run.run_id},
         )
-        return {
-            **outcome_metrics(best, problem.table, problem.tolerance),
-            "budget": float(self.budget),
-            "runs": float(self.runs),
-            "wall_seconds": time.perf_counter() - started,
-        }
+        records = Records(budget=self.budget, runs=self.runs)
+        records.update(outcome_metrics(best, problem.table, problem.tolerance))
+        records.add("wall_seconds", time.perf_counter() - started)
+        return records
 
     def describe(self, problem: SearchProblem) -> dict[str, float | int | str]:
         return {"search_space": 2**problem.task.n_bits, "budget": self.budget, "runs": self.runs}

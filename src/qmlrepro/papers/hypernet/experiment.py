@@ -11,6 +11,7 @@ from qmlrepro.papers.hypernet.bnn import BNNTask
 from qmlrepro.papers.hypernet.costs import read_cost_table
 from qmlrepro.papers.hypernet.problem import SearchProblem, SearchStrategy
 from qmlrepro.paths import resolve
+from qmlrepro.records import Records
 
 
 def build_task(cfg, name: str) -> BNNTask:
@@ -18,6 +19,22 @@ def build_task(cfg, name: str) -> BNNTask:
 
 
 class HypernetExperiment(Experiment):
+    """Records carry ``task`` (``paper.task``) and, per strategy, ``depth`` (circuit) or
+    ``budget`` / ``runs`` (classical searches); a noise sweep adds ``scale``."""
+
+    summary = (
+        "p_opt",
+        "excess_cost",
+        "expected_test_accuracy",
+        "hit_within_budget",
+        "best_of_budget_excess",
+        "best_test_accuracy",
+    )
+
+    def dims(self) -> dict[str, str]:
+        """``task``: the cost landscape's task (``paper.task``)."""
+        return {"task": str(self.cfg.paper.task)}
+
     def _problem(self) -> SearchProblem:
         paper = self.cfg.paper
         task = build_task(self.cfg, paper.task)
@@ -51,8 +68,13 @@ class HypernetExperiment(Experiment):
         }
         return {"task": self.cfg.paper.task, **self._strategy().describe(problem), **landscape}
 
-    def train(self, ctx: RunContext) -> dict[str, float]:
-        return self._strategy().train(self._problem(), ctx, self.cfg)
+    def _records(self, found: Records) -> Records:
+        records = Records(**self.dims())
+        records.extend(found)
+        return records
 
-    def evaluate(self, ctx: RunContext) -> dict[str, float]:
-        return self._strategy().evaluate(self._problem(), ctx, self.cfg)
+    def train(self, ctx: RunContext) -> Records:
+        return self._records(self._strategy().train(self._problem(), ctx, self.cfg))
+
+    def evaluate(self, ctx: RunContext) -> Records:
+        return self._records(self._strategy().evaluate(self._problem(), ctx, self.cfg))

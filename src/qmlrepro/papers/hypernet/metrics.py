@@ -2,10 +2,13 @@
 yields, the choices it makes. Used for the trained circuit's exact p_theta, for the frequencies of
 its measured samples, and for the classical searches' outcomes alike (all in paper order)."""
 
+from collections.abc import Mapping
+
 import torch
 
 from qmlrepro.papers.hypernet.bnn import BNNTask
 from qmlrepro.papers.hypernet.costs import CostTable
+from qmlrepro.records import Dim, Records
 
 
 def choice_marginals(p: torch.Tensor, task: BNNTask) -> dict[str, float]:
@@ -67,3 +70,18 @@ def sample_metrics(
     metrics["best_sample_excess_cost"] = table.cost[best].item() - table.cost.min().item()
     metrics["best_sample_test_accuracy"] = table.test_accuracy[best].item()
     return metrics
+
+
+def metric_records(metrics: Mapping[str, float], **dims: Dim) -> Records:
+    """``metrics`` (as :func:`distribution_metrics` / :func:`sample_metrics` return them, and as
+    the checkpoint keeps them) as records with ``dims`` (e.g. ``depth=4``): a choice marginal
+    ``choice/<name>/<meaning>`` becomes ``choice_probability`` with dimensions ``choice=<name>``,
+    ``option=<meaning>``; every other key is the record's name."""
+    records = Records()
+    for key, value in metrics.items():
+        if key.startswith("choice/"):
+            _, choice, option = key.split("/", 2)
+            records.add("choice_probability", value, **dims, choice=choice, option=option)
+        else:
+            records.add(key, value, **dims)
+    return records

@@ -8,6 +8,7 @@ from omegaconf import DictConfig
 from qmlrepro.experiment import RunContext
 from qmlrepro.papers.hypernet.bnn import BNNTask
 from qmlrepro.papers.hypernet.costs import CostTable
+from qmlrepro.records import Records
 
 
 @dataclass(frozen=True)
@@ -22,16 +23,14 @@ class SearchStrategy(ABC):
     """A way to search a task's bit strings: the hypernetwork circuit or a classical search."""
 
     @abstractmethod
-    def train(self, problem: SearchProblem, ctx: RunContext, cfg: DictConfig) -> dict[str, float]:
+    def train(self, problem: SearchProblem, ctx: RunContext, cfg: DictConfig) -> Records:
         """Search (resuming from ``ctx.checkpoint``; circuits on ``ctx.executor``); save what
-        evaluation needs; return metrics."""
+        evaluation needs; return the records (dimensions such as ``depth``, not in names)."""
 
-    def evaluate(
-        self, problem: SearchProblem, ctx: RunContext, cfg: DictConfig
-    ) -> dict[str, float]:
+    def evaluate(self, problem: SearchProblem, ctx: RunContext, cfg: DictConfig) -> Records:
         """Score the trained result on ``ctx.executor`` (one call per point of the backend's
         declared sweep); nothing to do for classical searches."""
-        return {}
+        return Records()
 
     def describe(self, problem: SearchProblem) -> dict[str, float | int | str]:
         return {}

@@ -1,5 +1,10 @@
 """Report section: each task's enumerated landscape against the authors' numbers, P_opt vs depth,
-the trained circuits against classical searches with the same budget, and depolarising noise."""
+the trained circuits against classical searches with the same budget, and depolarising noise.
+
+Numbers are read as records (``results.select(name, task=, model=, stage=, ...)``): the circuit's
+per depth (dimension ``depth``; its choice marginals ``choice_probability`` with ``choice`` and
+``option``), the classical searches' with ``budget`` and ``runs``, the depolarising evaluation's
+with ``scale``."""
 
 from dataclasses import replace
 
@@ -14,10 +19,11 @@ from qmlrepro.papers.hypernet.claims import (
     SHORT,
     intermediate_depth,
 )
+from qmlrepro.records import Table
 from qmlrepro.report.claims import Threshold, Verdict, not_testable
-from qmlrepro.report.results import JobResult, PaperResults
+from qmlrepro.report.results import PaperResults
 from qmlrepro.report.section import PlotSink, ReportSection, SectionBody, register_section
-from qmlrepro.report.stats import paired_interval, welch_interval
+from qmlrepro.report.stats import mean_interval, paired_interval, welch_interval
 
 TASKS = (
     ("mnist01", "MNIST 0 vs 1, 4x4 logistic, {-3,+1} (the authors' cost file)"),
@@ -58,16 +64,47 @@ PAPER_LANDSCAPE = {
 PAPER_NOISE = {p: c.paper_value for p, c in NOISE.items()}  # best run, 100,000 samples, D = 4
 
 
-def _job(results: PaperResults, task: str, strategy: str, stage: str = "train"):
-    result = results.get(f"hypernet-{task}-{strategy}", stage)
-    return result if result is not None and result.runs else None
+CIRCUIT = "hypernet/circuit"
+RANDOM = "hypernet/random_search"
+ANNEALING = "hypernet/annealing"
+
+
+def _task_dim(task: str) -> str:
+    """The records' ``task`` (the config's task name: "mnist01-pm1" is ``mnist01_pm1``)."""
+    return task.replace("-", "_")
+
+
+def _trained(
+    results: PaperResults, task: str, model: str, name: str | None = None, **dims
+) -> Table:
+    """The training records of ``model`` on ``task`` (empty: not run in this profile)."""
+    return results.select(name, task=_task_dim(task), model=model, stage="train", **dims)
+
+
+def _evaluated(results: PaperResults, task: str, backend: str, name: str | None = None, **dims):
+    """The trained circuit's records measured on evaluation ``backend`` (e.g. "aer_shots")."""
+    return results.select(
+        name, task=_task_dim(task), model=CIRCUIT, stage="evaluate", backend=backend, **dims
+    )
+
+
+def _skipped(results: PaperResults, task: str) -> bool:
+    """Whether ``task``'s circuit search is declared but skipped in this profile (a skipped
+    job writes no records, but its metrics file has the job's ``dims``, the task among them)."""
+    return any(
+        r.stage == "train"
+        and r.model == CIRCUIT
+        and not r.runs
+        and r.dims.get("task") == _task_dim(task)
+        for r in results.jobs.values()
+    )
 
 
 def _landscape(results: PaperResults, task: str) -> dict | None:
-    for strategy in ("circuit", "random", "annealing"):
-        result = results.get(f"hypernet-{task}-{strategy}")
-        if result is not None and result.describe.get("landscape_cost_min") is not None:
-            return result.describe
+    for model in (CIRCUIT, RANDOM, ANNEALING):
+        d = results.describe(_trained(results, task, model))
+        if d.get("landscape_cost_min") is not None:
+            return d
     return None
 
 
@@ -75,10 +112,14 @@ def _mean_se(values: list[float], digits: int = 3, scale: float = 1.0, fmt: str 
     """Mean ± standard error; ``fmt="e"`` for quantities spanning decades (excess costs)."""
     if not values:
         return "—"
-    m = sum(values) / len(values) * scale
+    m = _mean(values) * scale
     if len(values) < 2:
         return f"{m:.{digits}{fmt}}"
     return f"{m:.{digits}{fmt}} ± {_se(values) * scale:.{digits}{fmt}}"
+
+
+def _mean(values: list[float]) -> float:
+    return mean_interval(values).estimate
 
 
 def _se(values: list[float]) -> float:
@@ -86,36 +127,24 @@ def _se(values: list[float]) -> float:
     return float(stats.sem(values)) if len(values) > 1 else 0.0
 
 
-def _depths(result: JobResult) -> list[int]:
-    keys = result.runs[0]["metrics"]
-    return sorted({int(k.split("/")[0][1:]) for k in keys if k.endswith("/p_opt")})
+def _values(table: Table) -> list[float]:
+    """One value per seed (start), in seed order."""
+    return [v for _, v in sorted(table.values("seed").items())]
 
 
-def _common(result: JobResult, depths: list[int]) -> list[int]:
+def _common(p_opt: Table, depths: list[int]) -> list[int]:
     """The starts (seeds) that logged P_opt at every depth, sorted."""
-    seeds = [set(result.values(f"d{d}/p_opt")) for d in depths]
+    seeds = [set(p_opt.select(depth=d).values("seed")) for d in depths]
     return sorted(set.intersection(*seeds)) if seeds else []
 
 
-def _noise_sweep(result: JobResult) -> dict[int, list[tuple[float, str]]]:
-    """The depolarising evaluation's points, read from its keys ``scale<p>/d<D>/<metric>`` (the
-    evaluate stage's sweep prefix, then the depth): depth -> [(p, key prefix ``scale<p>``)] by p.
-    Empty when no key has that form."""
-    found: dict[int, dict[float, str]] = {}
-    for key in result.runs[0]["metrics"]:
-        parts = key.split("/")
-        if (
-            len(parts) == 3
-            and parts[0].startswith("scale")
-            and parts[1][:1] == "d"
-            and parts[2] == "p_opt"
-        ):
-            found.setdefault(int(parts[1][1:]), {})[float(parts[0][5:])] = parts[0]
-    return {d: sorted(found[d].items()) for d in sorted(found)}
-
-
-def _values(result: JobResult | None, metric: str) -> list[float]:
-    return list(result.values(metric).values()) if result is not None else []
+def _noise_sweep(noisy: Table) -> dict[int, list[float]]:
+    """The depolarising evaluation's points: depth -> its noise scales p, sorted."""
+    return {
+        int(depth): [float(p) for p in rows.levels("scale")]
+        for depth, rows in noisy.select("p_opt").groups("depth").items()
+        if rows.levels("scale")
+    }
 
 
 @register_section
@@ -162,7 +191,7 @@ class HypernetSection(ReportSection):
             "",
         ]
         md += self._landscape_table(results)
-        circuits = {t: _job(results, t, "circuit") for t, _ in TASKS}
+        circuits = {t: _trained(results, t, CIRCUIT) for t, _ in TASKS}
         depth_md, verdicts, best_depths = self._depth_tables(results, circuits, plots)
         md += depth_md
         md += self._budget_table(results, circuits, best_depths)
@@ -216,16 +245,16 @@ class HypernetSection(ReportSection):
         ]
 
     def _depth_tables(
-        self, results: PaperResults, circuits: dict, plots: PlotSink
+        self, results: PaperResults, circuits: dict[str, Table], plots: PlotSink
     ) -> tuple[list[str], list[Verdict], dict[str, int]]:
         md: list[str] = []
         verdicts: list[Verdict] = []
         best_depths: dict[str, int] = {}
-        curves: dict[str, tuple[list[int], list[float], list[float]]] = {}
+        curves: dict[str, Table] = {}
         for task, label in TASKS:
-            result = circuits[task]
-            if result is None:
-                if results.get(f"hypernet-{task}-circuit") is not None:
+            trained = circuits[task]
+            if not trained:
+                if _skipped(results, task):
                     md += [f"{label}: circuit search runs in the `paper` profile only.", ""]
                     verdicts.append(
                         not_testable(
@@ -234,9 +263,11 @@ class HypernetSection(ReportSection):
                         )
                     )
                 continue
-            sampled = _job(results, task, "circuit", "eval-aer_shots")
-            depths = _depths(result)
-            n_starts = len(result.runs)
+            sampled = _evaluated(results, task, "aer_shots")
+            describe = results.describe(trained)
+            p_opt = trained.select("p_opt")
+            depths = [int(d) for d in p_opt.levels("depth")]
+            n_starts = len(trained.levels("seed"))
             lines = [
                 f"{label}: P_opt and <C> - C_min by depth, mean ± standard error over "
                 f"{n_starts} random starts (exact p_theta; 'sampled' = fraction of 1,000 Aer shots "
@@ -246,31 +277,31 @@ class HypernetSection(ReportSection):
                 "E[test acc.] of sampled BNNs | L-BFGS iterations | seconds per start |",
                 "|---|---|---|---|---|---|---|---|---|",
             ]
-            means, ses = [], []
+            means = []
             for depth in depths:
-                p_opt = _values(result, f"d{depth}/p_opt")
-                means.append(sum(p_opt) / len(p_opt))
-                ses.append(_se(p_opt))
-                hits = sum(v > 0.5 for v in p_opt)
+                at = trained.select(depth=depth)
+                p = _values(at.select("p_opt"))
+                means.append(_mean(p))
+                hits = sum(v > 0.5 for v in p)
                 lines.append(
-                    f"| {depth} | {result.describe.get(f'd{depth}_parameters', '?')} | "
-                    f"{_mean_se(p_opt)} | {hits}/{len(p_opt)} | "
-                    f"{_mean_se(_values(result, f'd{depth}/excess_cost'), 1, fmt='e')} | "
-                    f"{_mean_se(_values(sampled, f'd{depth}/p_opt'))} | "
-                    f"{_mean_se(_values(result, f'd{depth}/expected_test_accuracy'), 1, 100)}% | "
-                    f"{_mean_se(_values(result, f'd{depth}/iterations'), 0)} | "
-                    f"{_mean_se(_values(result, f'd{depth}/seconds'), 1)} |"
+                    f"| {depth} | {describe.get(f'd{depth}_parameters', '?')} | "
+                    f"{_mean_se(p)} | {hits}/{len(p)} | "
+                    f"{_mean_se(_values(at.select('excess_cost')), 1, fmt='e')} | "
+                    f"{_mean_se(_values(sampled.select('p_opt', depth=depth)))} | "
+                    f"{_mean_se(_values(at.select('expected_test_accuracy')), 1, 100)}% | "
+                    f"{_mean_se(_values(at.select('iterations')), 0)} | "
+                    f"{_mean_se(_values(at.select('seconds')), 1)} |"
                 )
             best = depths[max(range(len(depths)), key=lambda i: means[i])]
             best_depths[task] = best
-            curves[label] = (depths, means, ses)
-            md += [*lines, "", self._choices(result, best), self._welch_line(result, depths, best)]
+            curves[SHORT[task]] = p_opt
+            md += [*lines, "", self._choices(trained, best), self._welch_line(p_opt, depths, best)]
             md += [""]
-            verdicts.append(self._depth_verdict(result, depths, task))
-            verdicts.append(self._high_probability_verdict(result, best, task))
+            verdicts.append(self._depth_verdict(p_opt, depths, task))
+            verdicts.append(self._high_probability_verdict(p_opt, best, task))
         if curves:
             md += [self._depth_plot(curves, plots), ""]
-        if not any(results.get(f"hypernet-{t}-circuit") is not None for t, _ in TASKS):
+        if not any(circuits.values()) and not any(_skipped(results, t) for t, _ in TASKS):
             verdicts.append(
                 not_testable(
                     "trained circuit finds optimal BNNs; an intermediate depth maximises P_opt",
@@ -280,24 +311,28 @@ class HypernetSection(ReportSection):
         return md, verdicts, best_depths
 
     @staticmethod
-    def _choices(result: JobResult, depth: int) -> str:
-        keys = sorted(k for k in result.runs[0]["metrics"] if k.startswith(f"d{depth}/choice/"))
-        if not keys:
+    def _choices(trained: Table, depth: int) -> str:
+        marginals = trained.select("choice_probability", depth=depth)
+        if not marginals:
             return f"Best depth D = {depth} (highest mean P_opt)."
-        parts = [f"{k.split('/')[-1]} {_mean_se(_values(result, k), 3)}" for k in keys]
-        name = keys[0].split("/")[2]
+        parts = [
+            f"{option} {_mean_se(_values(rows.select(option=option)), 3)}"
+            for rows in marginals.groups("choice").values()
+            for option in rows.levels("option")
+        ]
+        name = marginals.levels("choice")[0]
         return (
             f"Best depth D = {depth}. Probability the trained circuit puts on each {name} "
             f"choice (mean ± SE over starts): " + "; ".join(parts) + "."
         )
 
     @staticmethod
-    def _welch_line(result: JobResult, depths: list[int], best: int) -> str:
+    def _welch_line(p_opt: Table, depths: list[int], best: int) -> str:
         """P_opt at the best depth minus the shallowest / deepest, Welch 95% CI (the starts at
         different depths are independent draws, so unpaired)."""
         parts = []
         for other in dict.fromkeys((depths[0], depths[-1])):
-            a, b = _values(result, f"d{best}/p_opt"), _values(result, f"d{other}/p_opt")
+            a, b = _values(p_opt.select(depth=best)), _values(p_opt.select(depth=other))
             if other == best or not a or not b:
                 continue
             parts.append(f"vs D = {other}: {welch_interval(a, b).format(3, signed=True)}")
@@ -306,7 +341,7 @@ class HypernetSection(ReportSection):
         return f"P_opt at D = {best} minus (Welch t): " + "; ".join(parts) + "."
 
     @staticmethod
-    def _depth_verdict(result: JobResult, depths: list[int], task: str) -> Verdict:
+    def _depth_verdict(p_opt: Table, depths: list[int], task: str) -> Verdict:
         """The argmax over depths of mean P_opt, with a bootstrap interval over starts, lies
         inside the grid. The paper gives no position, so the verdict carries no paper value."""
         claim = intermediate_depth(task, depths)
@@ -315,9 +350,8 @@ class HypernetSection(ReportSection):
                 f"an intermediate circuit depth maximises P_opt ({SHORT[task]})",
                 f"depths {depths} have no interior point",
             )
-        curves = [
-            [result.values(f"d{d}/p_opt")[s] for d in depths] for s in _common(result, depths)
-        ]
+        by_depth = {d: p_opt.select(depth=d).values("seed") for d in depths}
+        curves = [[by_depth[d][s] for d in depths] for s in _common(p_opt, depths)]
         verdict = claim.evaluate(depths, curves)
         return replace(
             verdict,
@@ -328,10 +362,10 @@ class HypernetSection(ReportSection):
         )
 
     @staticmethod
-    def _high_probability_verdict(result: JobResult, depth: int, task: str) -> Verdict:
+    def _high_probability_verdict(p_opt: Table, depth: int, task: str) -> Verdict:
         """'Yields optimal BNNs with high probability': P_opt > 1/2 at the best depth. The depth
         is picked on the same starts, which favours the claim."""
-        verdict = HIGH_PROBABILITY[task].evaluate(result.values(f"d{depth}/p_opt"))
+        verdict = HIGH_PROBABILITY[task].evaluate(p_opt.select(depth=depth).values("seed"))
         return replace(
             verdict,
             reason=f"{verdict.reason} (D = {depth}, the depth with the highest mean P_opt on the "
@@ -339,23 +373,24 @@ class HypernetSection(ReportSection):
         )
 
     @staticmethod
-    def _depth_plot(curves: dict, plots: PlotSink) -> str:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(5, 3.2))
-        for label, (depths, means, ses) in curves.items():
-            ax.errorbar(depths, means, yerr=ses, fmt="o-", capsize=3, label=label)
-        ax.set_xlabel("circuit depth D")
-        ax.set_ylabel("P_opt (mean ± SE over starts)")
-        ax.set_ylim(-0.05, 1.05)
-        ax.legend(fontsize=6)
-        return plots.save(fig, "p_opt_vs_depth", "success probability vs depth")
+    def _depth_plot(curves: dict[str, Table], plots: PlotSink) -> str:
+        """P_opt against depth, one line per task: the shared curve figure (mean over starts,
+        95% Student-t interval), saved with its series ``p_opt_vs_depth`` (x depth, y p_opt)."""
+        return plots.curves(
+            "p_opt_vs_depth",
+            "success probability vs depth",
+            curves,
+            "depth",
+            y="p_opt",
+            bounds=(0.0, 1.0),
+            xlabel="circuit depth D",
+            ylabel="P_opt (mean over starts, 95% CI)",
+        )
 
     @staticmethod
-    def _budget_table(results: PaperResults, circuits: dict, best_depths: dict) -> list[str]:
+    def _budget_table(
+        results: PaperResults, circuits: dict[str, Table], best_depths: dict
+    ) -> list[str]:
         lines = [
             "Search with a budget of K cost evaluations (classical) or K samples from the trained "
             "circuit: probability that the best of K is optimal, and its mean excess cost "
@@ -368,36 +403,38 @@ class HypernetSection(ReportSection):
         ]
         rows = 0
         for task, label in TASKS:
-            rnd, ann = _job(results, task, "random"), _job(results, task, "annealing")
-            if rnd is None and ann is None:
+            rnd, ann = _trained(results, task, RANDOM), _trained(results, task, ANNEALING)
+            if not rnd and not ann:
                 continue
-            circuit, depth = circuits.get(task), best_depths.get(task)
-            k = next((int(r.runs[0]["metrics"]["budget"]) for r in (rnd, ann) if r), 0)
-            q_hit = _values(circuit, f"d{depth}/hit_within_budget") if depth else []
-            q_exc = _values(circuit, f"d{depth}/best_of_budget_excess") if depth else []
+            circuit, depth = circuits.get(task, Table()), best_depths.get(task)
+            k = int(next(t.levels("budget")[0] for t in (rnd, ann) if t.levels("budget")))
+            at = circuit.select(depth=depth) if depth else Table()
+            q_hit = _values(at.select("hit_within_budget"))
+            q_exc = _values(at.select("best_of_budget_excess"))
             lines.append(
                 f"| {label} | {k} | {_mean_se(q_hit)} | {_mean_se(q_exc, 1, fmt='e')} | "
-                f"{_mean_se(_values(rnd, 'hit_within_budget'))} | "
-                f"{_mean_se(_values(rnd, 'best_of_budget_excess'), 1, fmt='e')} | "
-                f"{_mean_se(_values(ann, 'hit_within_budget'))} | "
-                f"{_mean_se(_values(ann, 'best_of_budget_excess'), 1, fmt='e')} |"
+                f"{_mean_se(_values(rnd.select('hit_within_budget')))} | "
+                f"{_mean_se(_values(rnd.select('best_of_budget_excess')), 1, fmt='e')} | "
+                f"{_mean_se(_values(ann.select('hit_within_budget')))} | "
+                f"{_mean_se(_values(ann.select('best_of_budget_excess')), 1, fmt='e')} |"
             )
             rows += 1
         return [*lines, ""] if rows else []
 
     @staticmethod
     def _noise_table(results: PaperResults) -> tuple[list[str], list[Verdict]]:
-        noisy = _job(results, "mnist01", "circuit", "eval-aer_depolarizing")
-        sweep = _noise_sweep(noisy) if noisy is not None else {}
+        noisy = _evaluated(results, "mnist01", "aer_depolarizing")
+        sweep = _noise_sweep(noisy)
         if not sweep:
             return [], [
                 not_testable(c.statement, "no depolarising evaluation ran in this profile")
                 for c in NOISE.values()
             ]
-        ideal = _job(results, "mnist01", "circuit", "eval-aer_shots")
+        ideal = _evaluated(results, "mnist01", "aer_shots")
         lines: list[str] = []
         verdicts: dict[float, Verdict] = {}
         for depth, scales in sweep.items():
+            clean = ideal.select(depth=depth)
             lines += [
                 f"Depolarising noise on the trained MNIST 0/1 circuits at D = {depth} (1,000 shots "
                 "each; fraction of samples in the optimal set, mean ± SE over starts):",
@@ -405,26 +442,26 @@ class HypernetSection(ReportSection):
                 "| p | 1q / 2q depolarising | sampled P_opt | <C> - C_min of samples | paper (best "
                 "run, 100,000 samples) | seconds per circuit |",
                 "|---|---|---|---|---|---|",
-                f"| 0 (ideal) | 0 / 0 | {_mean_se(_values(ideal, f'd{depth}/p_opt'))} | "
-                f"{_mean_se(_values(ideal, f'd{depth}/excess_cost'), 1, fmt='e')} | — | "
-                f"{_mean_se(_values(ideal, f'd{depth}/seconds'), 1)} |",
+                f"| 0 (ideal) | 0 / 0 | {_mean_se(_values(clean.select('p_opt')))} | "
+                f"{_mean_se(_values(clean.select('excess_cost')), 1, fmt='e')} | — | "
+                f"{_mean_se(_values(clean.select('seconds')), 1)} |",
             ]
-            for p, label in scales:
-                prefix = f"{label}/d{depth}/"
+            for p in scales:
+                point = noisy.select(depth=depth, scale=p)
                 paper = PAPER_NOISE.get(round(p, 1))
                 lines.append(
                     f"| {p:g} | {0.001 * p:.4f} / {0.00375 * p:.5f} | "
-                    f"{_mean_se(_values(noisy, prefix + 'p_opt'))} | "
-                    f"{_mean_se(_values(noisy, prefix + 'excess_cost'), 1, fmt='e')} | "
+                    f"{_mean_se(_values(point.select('p_opt')))} | "
+                    f"{_mean_se(_values(point.select('excess_cost')), 1, fmt='e')} | "
                     f"{f'{paper:.2f}' if paper else '—'} | "
-                    f"{_mean_se(_values(noisy, prefix + 'seconds'), 1)} |"
+                    f"{_mean_se(_values(point.select('seconds')), 1)} |"
                 )
                 claim = NOISE.get(round(p, 1))
                 if claim is not None and depth == NOISE_DEPTH:
                     verdicts[round(p, 1)] = _noise_verdict(
                         claim,
-                        noisy.values(prefix + "p_opt"),
-                        ideal.values(f"d{depth}/p_opt") if ideal is not None else {},
+                        point.select("p_opt").values("seed"),
+                        clean.select("p_opt").values("seed"),
                     )
             lines.append("")
         missing = [
@@ -445,26 +482,28 @@ class HypernetSection(ReportSection):
         except Exception:  # the report must not fail on a profile it cannot compose
             max_iter = "?"
         out = []
-        for task, result in circuits.items():
-            if result is None:
+        for task, trained in circuits.items():
+            if not trained:
                 continue
-            its = _values(result, f"d{_depths(result)[-1]}/iterations")
+            deepest = trained.select("iterations").levels("depth")[-1]
+            its = _values(trained.select("iterations", depth=deepest))
+            starts = len(trained.levels("seed"))
             out.append(
-                f"{task}: {len(result.runs)} random starts per depth (the paper: 10); L-BFGS "
+                f"{task}: {starts} random starts per depth (the paper: 10); L-BFGS "
                 f"max_iter {max_iter} (the paper: 500); at the deepest circuit the starts used "
                 f"{min(its):.0f} to {max(its):.0f} iterations."
             )
         return out
 
 
-def _noise_verdict(claim: Threshold, noisy: dict[int, float], ideal: dict[int, float]) -> Verdict:
+def _noise_verdict(claim: Threshold, noisy: dict, ideal: dict) -> Verdict:
     """The noise claim on the noisy sampled P_opt; the reason adds what the noise itself costs
     (noisy - noise-free, paired by start), since the noise-free P_opt bounds the noisy one."""
     verdict = claim.evaluate(noisy)
     if not set(noisy) & set(ideal):
         return verdict
     drop = paired_interval(noisy, ideal)
-    ideal_mean = sum(ideal.values()) / len(ideal)
+    ideal_mean = _mean(list(ideal.values()))
     return replace(
         verdict,
         reason=f"{verdict.reason}; noise-free, the same starts sample an optimum w.p. "

@@ -25,9 +25,14 @@ from qmlrepro.papers.hypernet.circuit import (
     to_qiskit_order,
 )
 from qmlrepro.papers.hypernet.config import LbfgsConfig
-from qmlrepro.papers.hypernet.metrics import distribution_metrics, sample_metrics
+from qmlrepro.papers.hypernet.metrics import (
+    distribution_metrics,
+    metric_records,
+    sample_metrics,
+)
 from qmlrepro.papers.hypernet.problem import SearchProblem, SearchStrategy
 from qmlrepro.quantum.torch_executor import TorchCircuit
+from qmlrepro.records import Records
 from qmlrepro.training.checkpoint import load_checkpoint, save_checkpoint
 from qmlrepro.training.seeding import torch_generator
 
@@ -121,8 +126,10 @@ class HypernetworkSearch(SearchStrategy):
             info[f"d{depth}_cx"] = qc.count_ops().get("cx", 0)
         return info
 
-    def train(self, problem: SearchProblem, ctx: RunContext, cfg: DictConfig) -> dict[str, float]:
-        """Train one circuit per depth on ``ctx.executor`` (its ``layer``); metrics ``d{D}/...``.
+    def train(self, problem: SearchProblem, ctx: RunContext, cfg: DictConfig) -> Records:
+        """Train one circuit per depth on ``ctx.executor`` (its ``layer``); records per depth
+        (dimension ``depth``; :func:`metric_records`), from the checkpoint's metrics for the
+        depths an earlier run finished. MLflow's progress logs stay ``d{D}/<metric>``.
 
         Raises:
             ConfigError: ``ctx.executor`` has no gradients (L-BFGS needs them).
@@ -176,20 +183,18 @@ class HypernetworkSearch(SearchStrategy):
             state["depths"][depth] = {"weights": outcome.weights, "metrics": metrics}
             save_checkpoint(ctx.checkpoint, state)
             ctx.run.log_metrics({f"d{depth}/{k}": v for k, v in metrics.items()})
-        return {
-            f"d{depth}/{k}": v
-            for depth in self.depths
-            for k, v in state["depths"][depth]["metrics"].items()
-        }
+        records = Records()
+        for depth in self.depths:
+            records.extend(metric_records(state["depths"][depth]["metrics"], depth=depth))
+        return records
 
-    def evaluate(
-        self, problem: SearchProblem, ctx: RunContext, cfg: DictConfig
-    ) -> dict[str, float]:
+    def evaluate(self, problem: SearchProblem, ctx: RunContext, cfg: DictConfig) -> Records:
         """Every depth of ``paper.depths`` (``self.depths``, which interpolates it; this
         evaluation's: ``evaluation.<backend>.paper`` may restrict it, as the depolarising sweep
         does) run once on ``ctx.executor``: with shots,
         the samples' metrics (``sample_metrics``); exact, the distribution's
-        (``distribution_metrics``). Keys ``d{D}/<metric>``; the stage prefixes a sweep point's.
+        (``distribution_metrics``). Records per depth (dimension ``depth``); the stage adds a
+        sweep point's dimensions (``scale``).
 
         Raises:
             DataError: no checkpoint, or no trained circuit of a depth asked for.
@@ -200,7 +205,7 @@ class HypernetworkSearch(SearchStrategy):
         missing = [d for d in self.depths if d not in state["depths"]]
         if missing:
             raise DataError(f"{ctx.checkpoint} has no trained circuit for depth(s) {missing}")
-        out: dict[str, float] = {}
+        out = Records()
         for depth in self.depths:
             spec = hypernetwork_spec(problem.task.n_bits, depth)
             started = time.perf_counter()
@@ -213,5 +218,5 @@ class HypernetworkSearch(SearchStrategy):
                     p, problem.table, problem.task, problem.tolerance, problem.budget
                 )
             metrics["seconds"] = time.perf_counter() - started
-            out.update({f"d{depth}/{k}": v for k, v in metrics.items()})
+            out.extend(metric_records(metrics, depth=depth))
         return out

@@ -2,8 +2,6 @@
 operator-level resource tallies with fitted scaling, and the MNIST network's emulation."""
 
 import math
-import re
-from collections import defaultdict
 from dataclasses import replace
 
 from qmlrepro.papers.qresnet.claims import (
@@ -15,36 +13,32 @@ from qmlrepro.papers.qresnet.claims import (
     primitives_exact,
     query_slope,
 )
+from qmlrepro.records import Table
 from qmlrepro.report.claims import Verdict
-from qmlrepro.report.results import JobResult, PaperResults, ran
+from qmlrepro.report.results import PaperResults
 from qmlrepro.report.section import PlotSink, ReportSection, SectionBody, register_section
 from qmlrepro.report.stats import paired_interval, power_law_fit, summarize
 
-DEGREE = re.compile(r"^(block|qsvt|emulation)/d(\d+)/(\w+)$")
-SCALING = re.compile(r"^scaling/N(\d+)_k(\d+)/(\w+)$")
+
+def _mean(table: Table) -> float:
+    """The mean over seeds of a selection with one record per seed."""
+    return summarize(list(table.values().values())).mean
 
 
-def _mean(result: JobResult, metric: str) -> float | None:
-    values = list(result.values(metric).values())
-    return sum(values) / len(values) if values else None
-
-
-def _fmt(result: JobResult, metric: str, digits: int = 4, scale: float = 1.0) -> str:
-    values = list(result.values(metric).values())
+def _fmt(table: Table, digits: int = 4, scale: float = 1.0) -> str:
+    """Mean ± sample std over seeds (the mean alone for one seed; "—" for none)."""
+    values = list(table.values().values())
     if not values:
         return "—"
     s = summarize(values)
     return f"{s.mean * scale:.{digits}f}" + (f" ± {s.std * scale:.{digits}f}" if s.n > 1 else "")
 
 
-def _keys(result: JobResult, pattern: re.Pattern) -> list[tuple]:
-    found = set()
-    for run in result.runs:
-        for key in run["metrics"]:
-            match = pattern.match(key)
-            if match:
-                found.add(match.groups())
-    return sorted(found, key=lambda g: tuple(int(x) if x.isdigit() else x for x in g))
+def _primitive_size(record_dims: dict) -> str:
+    """A primitive's size as the table shows it: ``n<qubits>`` or ``c<channels>_side<side>``."""
+    if "n" in record_dims:
+        return f"n{record_dims['n']}"
+    return f"c{record_dims['channels']}_side{record_dims['side']}"
 
 
 @register_section
@@ -78,49 +72,50 @@ class QresnetSection(ReportSection):
     )
 
     def body(self, results: PaperResults, plots: PlotSink) -> SectionBody:
-        verify = ran(results.get("qresnet-verify"))
-        network = ran(results.get("qresnet-network"))
-        cnn = ran(results.get("qresnet-cnn"))
-        if not any((verify, network, cnn)):
+        # the verification's records carry ``study``; the MNIST networks' ``architecture``
+        verify = results.select(stage="train")
+        studies = verify.levels("study")
+        network = results.select(architecture="qresnet")
+        cnn = results.select(architecture="cnn")
+        if not (studies or network or cnn):
             return SectionBody("No qresnet stage has run.", verdicts=[QRAM_REGIMES])
         lines: list[str] = []
         verdicts: list[Verdict] = []
-        if verify is not None:
-            primitive_lines, primitive_verdicts = self._primitives(verify)
+        if studies:
+            primitive_lines, primitive_verdicts = self._primitives(verify.select(study="primitive"))
             lines += primitive_lines
             verdicts += primitive_verdicts
-            lines += self._qsvt(verify)
-            block_lines, block_verdicts = self._block(verify, plots)
+            lines += self._qsvt(verify.select(study="qsvt"))
+            block_lines, block_verdicts = self._block(verify.select(study="block"), plots)
             lines += block_lines
             verdicts += block_verdicts
-            scaling_lines, scaling_verdicts = self._scaling(verify, plots)
+            scaling_lines, scaling_verdicts = self._scaling(verify.select(study="scaling"), plots)
             lines += scaling_lines
             verdicts += scaling_verdicts
         else:
             verdicts.append(QRAM_REGIMES)
-        if network is not None or cnn is not None:
-            net_lines, net_verdicts = self._network(network, cnn)
+        if network or cnn:
+            net_lines, net_verdicts = self._network(results, network, cnn)
             lines += net_lines
             verdicts += net_verdicts
         return SectionBody("\n".join(lines), verdicts=verdicts)
 
     @staticmethod
-    def _primitives(result: JobResult) -> tuple[list[str], list[Verdict]]:
+    def _primitives(records: Table) -> tuple[list[str], list[Verdict]]:
+        """``records``: the study="primitive" records (``max_error`` per ``primitive`` and size;
+        the convolution's ``alpha``, ``two_norm_x2`` and ``ancillas``)."""
         rows = ["| primitive | size | max abs error vs intended block |", "|---|---|---|"]
-        worst, found = 0.0, False
-        for run_key in sorted({k for r in result.runs for k in r["metrics"]}):
-            if run_key.startswith("primitive/"):
-                _, name, size = run_key.split("/")
-                value = max(result.values(run_key).values())
-                worst, found = max(worst, value), True
-                rows.append(f"| {name.replace('_', ' ')} | {size} | {value:.1e} |")
+        errors = records.select("max_error")
+        worst = max((r.value for r in errors), default=0.0)
+        for name, table in errors.groups("primitive").items():
+            sizes = {_primitive_size(r.dims): r.dims for r in table}
+            for size, dims in sorted(sizes.items()):
+                own = {k: dims[k] for k in ("n", "channels", "side") if k in dims}
+                value = max(table.select(**own).values().values())
+                rows.append(f"| {str(name).replace('_', ' ')} | {size} | {value:.1e} |")
         lines = ["### Gate-level primitives (Qiskit circuits vs their matrices)", "", *rows, ""]
-        alphas = [
-            k.split("/")[1]
-            for k in {k for r in result.runs for k in r["metrics"]}
-            if k.startswith("conv_alpha/")
-        ]
-        if alphas:
+        conv = records.select("alpha", primitive="convolution")
+        if conv:
             lines += [
                 "Convolution block-encodings: our alpha (sum of ||K_t||_2) vs the paper's "
                 "2 ||C||_2, and ancillas:",
@@ -128,19 +123,22 @@ class QresnetSection(ReportSection):
                 "| size | alpha (ours) | 2 ||C||_2 | ancillas |",
                 "|---|---|---|---|",
             ]
-            for tag in sorted(alphas):
+            shapes = {(r.dims["channels"], r.dims["side"]) for r in conv}
+            for channels, side in sorted(shapes):
+                at = records.select(primitive="convolution", channels=channels, side=side)
                 lines.append(
-                    f"| {tag} | {_fmt(result, f'conv_alpha/{tag}', 2)} | "
-                    f"{_fmt(result, f'conv_two_norm_x2/{tag}', 2)} | "
-                    f"{_mean(result, f'conv_ancillas/{tag}'):.0f} |"
+                    f"| c{channels}_side{side} | {_fmt(at.select('alpha'), 2)} | "
+                    f"{_fmt(at.select('two_norm_x2'), 2)} | "
+                    f"{_mean(at.select('ancillas')):.0f} |"
                 )
             lines.append("")
         lines.append(f"Worst error over all primitives and seeds: {worst:.1e} (test bound 1e-9).")
-        return lines, [primitives_exact(worst)] if found else []
+        return lines, [primitives_exact(worst)] if errors else []
 
     @staticmethod
-    def _qsvt(result: JobResult) -> list[str]:
-        degrees = sorted({int(d) for kind, d, _ in _keys(result, DEGREE) if kind == "qsvt"})
+    def _qsvt(records: Table) -> list[str]:
+        """``records``: the study="qsvt" records, per QSVT ``degree``."""
+        degrees = records.levels("degree")
         if not degrees:
             return []
         lines = [
@@ -151,12 +149,12 @@ class QresnetSection(ReportSection):
             "probability | bound sum erf(0.8 psi)^2 / N |",
             "|---|---|---|---|---|---|",
         ]
-        for d in degrees:
+        for d, at in records.groups("degree").items():
             cells = [
-                f"{_mean(result, f'qsvt/d{d}/{m}'):.1e}"
+                f"{_mean(at.select(m)):.1e}"
                 for m in ("polynomial_error", "phase_error", "circuit_error")
             ]
-            cells += [_fmt(result, f"qsvt/d{d}/success"), _fmt(result, f"qsvt/d{d}/success_bound")]
+            cells += [_fmt(at.select("success")), _fmt(at.select("success_bound"))]
             lines.append(f"| {d} | " + " | ".join(cells) + " |")
         lines += [
             "",
@@ -166,8 +164,9 @@ class QresnetSection(ReportSection):
         return lines
 
     @staticmethod
-    def _block(result: JobResult, plots: PlotSink) -> tuple[list[str], list[Verdict]]:
-        degrees = sorted({int(d) for kind, d, _ in _keys(result, DEGREE) if kind == "block"})
+    def _block(records: Table, plots: PlotSink) -> tuple[list[str], list[Verdict]]:
+        """``records``: the study="block" records (gate-level residual block), per ``degree``."""
+        degrees = records.levels("degree")
         if not degrees:
             return [], []
         lines = [
@@ -181,52 +180,61 @@ class QresnetSection(ReportSection):
             "probability | alpha | seconds |",
             "|---|---|---|---|---|---|---|---|",
         ]
-        for d in degrees:
-            worst = min(result.values(f"block/d{d}/min_fidelity").values())
+        worst = {
+            d: min(at.select("min_fidelity").values().values())
+            for d, at in records.groups("degree").items()
+        }
+        for d, at in records.groups("degree").items():
             lines.append(
-                f"| {d} | {_mean(result, f'block/d{d}/qubits'):.0f} | "
-                f"{_fmt(result, f'block/d{d}/fidelity', 6)} | {worst:.6f} | "
-                f"{_mean(result, f'block/d{d}/polynomial_error'):.1e} | "
-                f"{_fmt(result, f'block/d{d}/success_probability', 3)} | "
-                f"{_fmt(result, f'block/d{d}/alpha', 2)} | "
-                f"{_mean(result, f'block/d{d}/seconds'):.0f} |"
+                f"| {d} | {_mean(at.select('qubits')):.0f} | "
+                f"{_fmt(at.select('fidelity'), 6)} | {worst[d]:.6f} | "
+                f"{_mean(at.select('polynomial_error')):.1e} | "
+                f"{_fmt(at.select('success_probability'), 3)} | "
+                f"{_fmt(at.select('alpha'), 2)} | "
+                f"{_mean(at.select('seconds')):.0f} |"
             )
-        reached = [
-            d for d in degrees if min(result.values(f"block/d{d}/min_fidelity").values()) >= 0.999
-        ]
-        figure = QresnetSection._block_plot(result, degrees)
+        reached = [d for d in degrees if worst[d] >= BLOCK_FIDELITY.threshold]
+        figure = plots.curves(
+            "fidelity_vs_degree",
+            "residual block fidelity vs degree",
+            {
+                "mean over inputs (gate level)": records.select("fidelity"),
+                "worst input": records.select("min_fidelity"),
+            },
+            "degree",
+            y="fidelity",
+            bounds=(0.0, 1.0),
+            xlabel="QSVT degree",
+            ylabel="fidelity with the classical block",
+            references={
+                f"threshold {BLOCK_FIDELITY.threshold:g}": (
+                    [degrees[0], degrees[-1]],
+                    [BLOCK_FIDELITY.threshold] * 2,
+                )
+            },
+        )
         lines += [
             "",
             f"Every input of every seed reaches fidelity >= {BLOCK_FIDELITY.threshold:g} "
             + (f"from degree {reached[0]} on." if reached else "at no degree run."),
             "",
-            plots.save(figure, "block_fidelity", "residual block infidelity vs degree"),
+            figure,
         ]
         top = degrees[-1]
         claim = replace(BLOCK_FIDELITY, statement=f"{BLOCK_FIDELITY.statement} (degree {top})")
-        return lines, [claim.evaluate(result.values(f"block/d{top}/min_fidelity"))]
+        return lines, [claim.evaluate(records.select("min_fidelity", degree=top).values())]
 
     @staticmethod
-    def _block_plot(result: JobResult, degrees: list[int]):
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(4.5, 3.2))
-        infidelity = [max(1 - _mean(result, f"block/d{d}/fidelity"), 1e-16) for d in degrees]
-        error = [_mean(result, f"block/d{d}/polynomial_error") for d in degrees]
-        ax.semilogy(degrees, infidelity, "o-", label="1 - fidelity (gate level)")
-        ax.semilogy(degrees, error, "s--", label="polynomial error")
-        ax.set_xlabel("QSVT degree")
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        return fig
-
-    @staticmethod
-    def _scaling(result: JobResult, plots: PlotSink) -> tuple[list[str], list[Verdict]]:
-        table: dict = defaultdict(dict)
-        for n, k, metric in _keys(result, SCALING):
-            table[(int(n), int(k))][metric] = _mean(result, f"scaling/N{n}_k{k}/{metric}")
-        if not table:
+    def _scaling(records: Table, plots: PlotSink) -> tuple[list[str], list[Verdict]]:
+        """``records``: the study="scaling" records (operator-level tallies), per input
+        dimension ``N`` and number of ``blocks``."""
+        points = sorted({(r.dims["N"], r.dims["blocks"]) for r in records.select("queries")})
+        if not points:
             return [], [QRAM_REGIMES]
+
+        def mean(name: str, n, k) -> float:
+            return _mean(records.select(name, N=n, blocks=k))
+
         lines = [
             "",
             "### Multi-block networks at operator level (our construction)",
@@ -235,22 +243,23 @@ class QresnetSection(ReportSection):
             "amplification | fidelity vs exact |",
             "|---|---|---|---|---|---|---|",
         ]
-        for (n, k), m in sorted(table.items()):
+        for n, k in points:
             lines.append(
-                f"| {n} | {k} | {m['degree']:.0f} | {m['queries']:.3g} | {m['ancillas']:.0f} | "
-                f"{m['success']:.2e} | {m['fidelity']:.6f} |"
+                f"| {n} | {k} | {mean('degree', n, k):.0f} | {mean('queries', n, k):.3g} | "
+                f"{mean('ancillas', n, k):.0f} | {mean('success', n, k):.2e} | "
+                f"{mean('fidelity', n, k):.6f} |"
             )
-        blocks = sorted({k for _, k in table})
-        sizes = sorted({n for n, _ in table})
+        blocks = sorted({k for _, k in points})
+        sizes = sorted({n for n, _ in points})
         fits, verdicts = [], [QRAM_REGIMES]
         for k in blocks:
-            ns = [n for n in sizes if (n, k) in table]
+            ns = [n for n in sizes if (n, k) in points]
             if len(ns) > 1:
-                fit = power_law_fit(ns, [table[(n, k)]["queries"] for n in ns])
+                fit = power_law_fit(ns, [mean("queries", n, k) for n in ns])
                 fits.append(
                     f"k = {k}: mean queries ~ N^{fit.slope.estimate:.2f} (k/2 = {k / 2:.1f})"
                 )
-                per_seed = [result.values(f"scaling/N{n}_k{k}/queries") for n in ns]
+                per_seed = [records.select("queries", N=n, blocks=k).values() for n in ns]
                 seeds = sorted(set.intersection(*(set(v) for v in per_seed)))
                 curves = [[v[seed] for v in per_seed] for seed in seeds]
                 verdict = query_slope(k).evaluate(ns, curves)
@@ -258,16 +267,28 @@ class QresnetSection(ReportSection):
                     replace(verdict, reason=f"{verdict.reason}; {QUERY_REFERENCE_NOTE}")
                 )
         smallest = sizes[0]
-        ancillas = [table[(smallest, k)]["ancillas"] for k in blocks if (smallest, k) in table]
+        ancillas = [mean("ancillas", smallest, k) for k in blocks if (smallest, k) in points]
         if ancillas:
             verdicts.append(ancillas_linear(ancillas))
         per_block = []
         for n in sizes:
-            ks = [k for k in blocks if (n, k) in table]
+            ks = [k for k in blocks if (n, k) in points]
             if len(ks) > 1:
-                q = [table[(n, k)]["queries"] for k in ks]
+                q = [mean("queries", n, k) for k in ks]
                 base = math.exp((math.log(q[-1]) - math.log(q[0])) / (ks[-1] - ks[0]))
                 per_block.append(f"N = {n}: x{base:.3g} per block")
+        figure = plots.curves(
+            "queries_vs_size",
+            "queries vs N and k",
+            {f"k = {k}": records.select("queries", blocks=k) for k in blocks},
+            "N",
+            y="queries",
+            bounds=(0.0, None),
+            xlabel="N (amplitudes)",
+            ylabel="queries to the input",
+            logx=True,
+            logy=True,
+        )
         lines += [
             "",
             "Fitted query growth with N at fixed k (log-log slope): " + "; ".join(fits) + ".",
@@ -275,7 +296,7 @@ class QresnetSection(ReportSection):
             "Ancillas grow linearly in k here (a copy register, the convolution's LCU, a "
             "signal and an LCU qubit per block), not as 2^k.",
             "",
-            plots.save(QresnetSection._scaling_plot(table), "scaling", "queries vs N and k"),
+            figure,
             "",
             "In our construction the queries grow polynomially in N and, at fixed N, by a fixed "
             "factor per added block (a factor that itself grows with N), i.e. exponentially in k "
@@ -284,39 +305,35 @@ class QresnetSection(ReportSection):
         return lines, verdicts
 
     @staticmethod
-    def _scaling_plot(table: dict):
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(4.5, 3.2))
-        for k in sorted({k for _, k in table}):
-            ns = sorted(n for n, kk in table if kk == k)
-            ax.loglog(ns, [table[(n, k)]["queries"] for n in ns], "o-", label=f"k = {k}")
-        ax.set_xlabel("N (amplitudes)")
-        ax.set_ylabel("queries to the input")
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        return fig
+    def _parameters(results: PaperResults, records: Table) -> str:
+        """The parameter count the training job behind ``records`` describes."""
+        return str(results.describe(records).get("n_params", "—"))
 
     @staticmethod
     def _network(
-        network: JobResult | None, cnn: JobResult | None
+        results: PaperResults, network: Table, cnn: Table
     ) -> tuple[list[str], list[Verdict]]:
+        """``network`` / ``cnn``: the architecture="qresnet" / "cnn" records; ``inference``
+        tells the classical forward pass from the coherent emulation (per ``degree``), sampled
+        labels (per ``shots``) and the linearised network."""
         lines = ["", "### Quantum-implementable network on MNIST (8x8, digits 0-3)", ""]
         lines += ["| model | parameters | test accuracy (%) |", "|---|---|---|"]
-        for label, result in (
+        for label, records in (
             ("QResNet (erf blocks, pooled-square)", network),
             ("matched CNN", cnn),
         ):
-            if result is None:
+            if not records:
                 lines.append(f"| {label} | — | not run |")
                 continue
+            accuracy = records.select("accuracy", inference="classical")
             lines.append(
-                f"| {label} | {result.describe.get('n_params', '—')} | "
-                f"{_fmt(result, 'test_accuracy', 1, 100.0)} |"
+                f"| {label} | {QresnetSection._parameters(results, records)} | "
+                f"{_fmt(accuracy, 1, 100.0)} |"
             )
-        if network is None:
+        if not network:
             return lines, []
-        degrees = sorted({int(d) for kind, d, _ in _keys(network, DEGREE) if kind == "emulation"})
+        coherent = network.select(inference="coherent")
+        degrees = coherent.levels("degree")
         lines += [
             "",
             "Coherent emulation (operator level, degree-d QSVT polynomial in every block) vs the "
@@ -325,20 +342,12 @@ class QresnetSection(ReportSection):
             "| degree | label agreement (%) | mean l2 distance of final states | accuracy (%) |",
             "|---|---|---|---|",
         ]
-        for d in degrees:
+        for d, at in coherent.groups("degree").items():
             lines.append(
-                f"| {d} | {_fmt(network, f'emulation/d{d}/label_agreement', 1, 100.0)} | "
-                f"{_fmt(network, f'emulation/d{d}/l2_distance', 4)} | "
-                f"{_fmt(network, f'emulation/d{d}/accuracy', 1, 100.0)} |"
+                f"| {d} | {_fmt(at.select('label_agreement'), 1, 100.0)} | "
+                f"{_fmt(at.select('l2_distance'), 4)} | "
+                f"{_fmt(at.select('accuracy'), 1, 100.0)} |"
             )
-        shots = sorted(
-            {
-                int(k.split("/")[1])
-                for r in network.runs
-                for k in r["metrics"]
-                if k.startswith("shots/")
-            }
-        )
         lines += [
             "",
             "Finite shots on the exact output distribution (label = most frequent class bin):",
@@ -346,38 +355,37 @@ class QresnetSection(ReportSection):
             "| shots | label agreement (%) | accuracy (%) |",
             "|---|---|---|",
         ]
-        for s in shots:
+        for s, at in network.select(inference="sampled").groups("shots").items():
             lines.append(
-                f"| {s:,} | {_fmt(network, f'shots/{s}/label_agreement', 1, 100.0)} | "
-                f"{_fmt(network, f'shots/{s}/accuracy', 1, 100.0)} |"
+                f"| {s:,} | {_fmt(at.select('label_agreement'), 1, 100.0)} | "
+                f"{_fmt(at.select('accuracy'), 1, 100.0)} |"
             )
-        gaps = [k for r in network.runs for k in r["metrics"] if k.endswith("/linearity_gap")]
         lines += ["", "How non-linear is erf(0.8 x) on the actual pre-activations W psi:", ""]
-        for key in sorted(set(gaps)):
-            block = key.split("/")[1]
+        for block, at in network.select("linearity_gap").groups("block").items():
             lines.append(
-                f"- {block}: ||erf(0.8 z) - (1.6/sqrt(pi)) z|| / ||erf(0.8 z)|| = "
-                f"{_fmt(network, key, 4)}; max |z| = "
-                f"{_fmt(network, f'nonlinearity/{block}/max_abs_preactivation', 3)}"
+                f"- block{block}: ||erf(0.8 z) - (1.6/sqrt(pi)) z|| / ||erf(0.8 z)|| = "
+                f"{_fmt(at, 4)}; max |z| = "
+                f"{_fmt(network.select('max_abs_preactivation', block=block), 3)}"
             )
+        linearised = network.select(inference="linearised")
         lines.append(
             "- the trained network with erf replaced by its linearisation: accuracy "
-            f"{_fmt(network, 'nonlinearity/linearised_accuracy', 1, 100.0)}%, label agreement "
-            f"{_fmt(network, 'nonlinearity/linearised_agreement', 1, 100.0)}%"
+            f"{_fmt(linearised.select('accuracy'), 1, 100.0)}%, label agreement "
+            f"{_fmt(linearised.select('label_agreement'), 1, 100.0)}%"
         )
         verdicts = []
         if degrees:
             top = degrees[-1]
             agreement = {
                 seed: 100.0 * v
-                for seed, v in network.values(f"emulation/d{top}/label_agreement").items()
+                for seed, v in coherent.select("label_agreement", degree=top).values().items()
             }
             claim = replace(
                 EMULATION_AGREEMENT, statement=f"{EMULATION_AGREEMENT.statement} (degree {top})"
             )
             verdicts.append(claim.evaluate(agreement))
-        ours = network.values("test_accuracy")
-        theirs = cnn.values("test_accuracy") if cnn is not None else {}
+        ours = network.select("accuracy", inference="classical").values()
+        theirs = cnn.select("accuracy", inference="classical").values()
         if set(ours) & set(theirs):
             gap = paired_interval(
                 {s: 100.0 * v for s, v in ours.items()}, {s: 100.0 * v for s, v in theirs.items()}

@@ -36,8 +36,8 @@ def _gap(model: str) -> float:
 
 # The paper's quantum - classical gaps (Table 1, CIFAR-10), quoted beside our MNIST verdicts.
 PAPER_GAP = {
-    "qssl-quantum-ring": _gap("quantum-ring"),
-    "qssl-quantum-ring-shots": _gap("quantum-ring-shots"),
+    "quantum-ring": _gap("quantum-ring"),
+    "quantum-ring-shots": _gap("quantum-ring-shots"),
 }
 
 QUANTUM_EXACT_BEATS_CLASSICAL = PairedDifference(

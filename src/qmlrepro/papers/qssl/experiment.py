@@ -16,12 +16,15 @@ from qmlrepro.papers.qssl.models import QuantumRepresentation, SimCLRNetwork, co
 from qmlrepro.papers.qssl.probe import accuracy, label_indices, train_linear_probe
 from qmlrepro.quantum.executor import Executor
 from qmlrepro.quantum.torch_executor import TorchStatevector
+from qmlrepro.records import Records
 from qmlrepro.training.checkpoint import load_checkpoint, save_checkpoint
 from qmlrepro.training.loop import LoopConfig, run_loop
 from qmlrepro.training.seeding import seeded
 
 
 class QsslExperiment(Experiment):
+    summary = ("probe_best_accuracy", "probe_final_accuracy", "test_accuracy")
+
     def _augment(self) -> BatchAugment:
         name = self.cfg.dataset.name
         spec = self.cfg.paper.augment.get(name)
@@ -82,7 +85,7 @@ class QsslExperiment(Experiment):
                 out.append(net.represent(transform(images[start : start + batch].to(device))))
         return torch.cat(out)
 
-    def train(self, ctx: RunContext) -> dict[str, float]:
+    def train(self, ctx: RunContext) -> Records:
         paper, started = self.cfg.paper, time.perf_counter()
         x, _ = image_tensors(self.cfg.dataset, train=True, limit=self.cfg.dataset.n_train)
         if len(x) < paper.batch_size:
@@ -110,12 +113,30 @@ class QsslExperiment(Experiment):
         probe = self._probe(net, augment, ctx)
         final.update(probe=probe.head.state_dict(), probe_classes=probe.classes)
         save_checkpoint(ctx.checkpoint, final)
+        records = self._records()
+        records.update(
+            {
+                "probe_best_accuracy": probe.best,
+                "probe_best_epoch": float(probe.best_epoch),
+                "probe_final_accuracy": probe.final,
+                "pretrain_seconds": pretrain_seconds,
+                "wall_seconds": time.perf_counter() - started,
+            }
+        )
+        return records
+
+    def _records(self) -> Records:
+        return Records(**self.dims())
+
+    def dims(self) -> dict[str, int | str]:
+        """The dimensions that tell this paper's jobs apart beyond model and backend: the
+        representation ``width`` (qubits or units; the ablation sweeps it), the SimCLR horizon
+        ``steps`` (the ablation trains shorter) and the ``dataset``."""
+        paper = self.cfg.paper
         return {
-            "probe_best_accuracy": probe.best,
-            "probe_best_epoch": float(probe.best_epoch),
-            "probe_final_accuracy": probe.final,
-            "pretrain_seconds": pretrain_seconds,
-            "wall_seconds": time.perf_counter() - started,
+            "width": int(paper.width),
+            "steps": int(paper.steps),
+            "dataset": str(self.cfg.dataset.name),
         }
 
     def _probe(self, net: SimCLRNetwork, augment: BatchAugment, ctx: RunContext):
@@ -151,7 +172,7 @@ class QsslExperiment(Experiment):
             seed=ctx.seed,
         )
 
-    def evaluate(self, ctx: RunContext) -> dict[str, float]:
+    def evaluate(self, ctx: RunContext) -> Records:
         """The trained encoder and probe on test images, the representation network running on
         the configured backend (the paper's inference on ibmq_paris, when that is aer_noise)."""
         state = load_checkpoint(ctx.checkpoint)
@@ -167,8 +188,12 @@ class QsslExperiment(Experiment):
         head.load_state_dict(state["probe"])
         head = head.to(ctx.device, features.dtype)
         targets = label_indices(y.to(ctx.device), state["probe_classes"])
-        return {
-            "test_accuracy": accuracy(head, features, targets),
-            "n_images": float(len(x)),
-            "wall_seconds": time.perf_counter() - started,
-        }
+        records = self._records()
+        records.update(
+            {
+                "test_accuracy": accuracy(head, features, targets),
+                "n_images": float(len(x)),
+                "wall_seconds": time.perf_counter() - started,
+            }
+        )
+        return records

@@ -14,8 +14,9 @@ from qmlrepro.papers.qssl.claims import (
     QUANTUM_EXACT_BEATS_CLASSICAL,
     QUANTUM_SHOTS_BEATS_CLASSICAL,
 )
+from qmlrepro.records import Table
 from qmlrepro.report.claims import Status, Verdict
-from qmlrepro.report.results import JobResult, PaperResults, ran
+from qmlrepro.report.results import PaperResults
 from qmlrepro.report.section import (
     PlotSink,
     ReportSection,
@@ -26,13 +27,28 @@ from qmlrepro.report.section import (
 )
 from qmlrepro.report.stats import Interval, paired_interval
 
-# (job, label, key of the paper's number in claims.PAPER_ACCURACY)
-MAIN_JOBS = (
-    ("qssl-classical", "classical", "classical"),
-    ("qssl-quantum-ring", "quantum ring, exact", "quantum-ring"),
-    ("qssl-quantum-ring-shots", "quantum ring, 100 shots", "quantum-ring-shots"),
-    ("qssl-quantum-all-to-all", "quantum all-to-all, 3 layers, exact", "quantum-all-to-all"),
+# (key of the paper's number in claims.PAPER_ACCURACY, label, the records' model and training
+# backend): the paper's four representation networks at W = 8
+MAIN = (
+    ("classical", "classical", {"model": "qssl/classical", "train_backend": "torch"}),
+    (
+        "quantum-ring",
+        "quantum ring, exact",
+        {"model": "qssl/quantum_ring", "train_backend": "torch"},
+    ),
+    (
+        "quantum-ring-shots",
+        "quantum ring, 100 shots",
+        {"model": "qssl/quantum_ring", "train_backend": "torch_shots"},
+    ),
+    (
+        "quantum-all-to-all",
+        "quantum all-to-all, 3 layers, exact",
+        {"model": "qssl/quantum_all_to_all", "train_backend": "torch"},
+    ),
 )
+MAIN_WIDTH = 8
+ABLATION_MODELS = {"quantum-ring": "qssl/quantum_ring", "classical": "qssl/classical"}
 
 
 def _paper(key: str) -> str:
@@ -40,23 +56,43 @@ def _paper(key: str) -> str:
     return f"{mean:.2f} ± {std:.2f}"
 
 
-def _percent(result: JobResult | None, metric: str) -> dict[int, float]:
-    """seed -> metric in percent; empty when the job did not run."""
-    return {} if result is None else {s: 100 * v for s, v in result.values(metric).items()}
+def _percent(table: Table) -> dict[int, float]:
+    """seed -> value in percent; empty when the job did not run."""
+    return {s: 100 * v for s, v in table.values("seed").items()}
 
 
-def _paired(a: JobResult | None, b: JobResult | None, metric: str) -> Interval | None:
+def _paired(a: Table, b: Table) -> Interval | None:
     """a - b in points, paired by seed (scipy's paired t), clipped to [-100, 100]."""
-    ours, control = _percent(a, metric), _percent(b, metric)
+    ours, control = _percent(a), _percent(b)
     if not set(ours) & set(control):
         return None
     return paired_interval(ours, control).clip(*DIFFERENCE_BOUNDS)
+
+
+class Main:
+    """The paper's four networks at W = 8 and the profile's own SimCLR horizon (the paper-profile
+    width ablation trains shorter, also at W = 8: its records have other ``steps``)."""
+
+    def __init__(self, results: PaperResults, steps: int | None) -> None:
+        self.results, self.steps = results, steps
+
+    def select(self, key: str, name: str, **dims) -> Table:
+        spec = next(spec for k, _, spec in MAIN if k == key)
+        return self.results.select(name, **spec, width=MAIN_WIDTH, steps=self.steps, **dims)
 
 
 def _pct(i: Interval | None) -> str:
     if i is None:
         return "n/a"
     return f"{i.format(2, signed=True)} (n={i.n})"
+
+
+def _steps(profile: str) -> int | None:
+    """The profile's SimCLR horizon (paper.steps), from the config the runs composed."""
+    try:
+        return int(compose_config(["paper=qssl", f"profile={profile}"]).paper.steps)
+    except Exception:  # the report must not fail on a profile it cannot compose
+        return None
 
 
 def _settings(profile: str) -> str:
@@ -75,23 +111,23 @@ def _settings(profile: str) -> str:
     )
 
 
-def _on_other_data(verdict: Verdict, job: str, classical: JobResult | None) -> Verdict:
+def _on_other_data(verdict: Verdict, key: str, classical: Table) -> Verdict:
     """Quote the paper's gap as context (it is on CIFAR-10, ours on MNIST digits 0-4: sizes are
     not compared) and the classical control's per-seed range, which a gap this size must be read
     against (a control that collapses on some seeds widens any gap)."""
-    note = f"the paper's gap, +{PAPER_GAP[job]:.2f} points, is on CIFAR-10: not compared"
-    values = classical.values("probe_best_accuracy") if classical is not None else {}
+    note = f"the paper's gap, +{PAPER_GAP[key]:.2f} points, is on CIFAR-10: not compared"
+    values = classical.values("seed")
     if values:
         low, high = 100 * min(values.values()), 100 * max(values.values())
         note += f"; the classical control scores {low:.1f}-{high:.1f}% across seeds"
     return replace(verdict, reason=f"{verdict.reason}; {note}")
 
 
-def _noise_verdict(noisy: JobResult | None, classical: JobResult | None) -> Verdict:
+def _noise_verdict(noisy: Table, classical: Table) -> Verdict:
     """Non-inferiority of the noisy quantum model: a ``Threshold`` at -margin on the per-seed
     paired differences noisy - classical (see claims.py for why not ``Equivalence``)."""
     claim = NOISY_QUANTUM_AS_ACCURATE
-    ours, control = _percent(noisy, "test_accuracy"), _percent(classical, "test_accuracy")
+    ours, control = _percent(noisy), _percent(classical)
     shared = sorted(set(ours) & set(control))
     if not shared:
         return claim.verdict(
@@ -143,8 +179,8 @@ class QsslSection(ReportSection):
     )
 
     def body(self, results: PaperResults, plots: PlotSink) -> SectionBody:
-        main = {job: ran(results.get(job)) for job, _, _ in MAIN_JOBS}
-        profile = next((r.profile for r in main.values() if r is not None), "?")
+        profile = next(iter(results.select().levels("profile")), "?")
+        main = Main(results, _steps(str(profile)))
         markdown: list[str] = [f"Setup ({profile} profile): {_settings(profile)}.", ""]
 
         for metric, heading in (
@@ -156,12 +192,11 @@ class QsslSection(ReportSection):
         ):
             rows = [
                 Row(
-                    f"{label} ({self._params(main[job])})",
-                    main[job],
-                    metric,
-                    _paper(key) if metric == "probe_best_accuracy" else "—",
+                    f"{label} ({self._params(results, main.select(key, metric))})",
+                    main.select(key, metric, stage="train"),
+                    paper_value=_paper(key) if metric == "probe_best_accuracy" else "—",
                 )
-                for job, label, key in MAIN_JOBS
+                for key, label, _ in MAIN
             ]
             markdown += [
                 f"Linear-probe test accuracy (%), {heading}:",
@@ -170,14 +205,17 @@ class QsslSection(ReportSection):
                 "",
             ]
 
-        classical = main["qssl-classical"]
         diff_lines = [
             "| quantum − classical (points) | best epoch | final epoch |",
             "|---|---|---|",
         ]
-        for job, label, _ in MAIN_JOBS[1:]:
-            best = _paired(main[job], classical, "probe_best_accuracy")
-            final = _paired(main[job], classical, "probe_final_accuracy")
+        for key, label, _ in MAIN[1:]:
+            best, final = (
+                _paired(
+                    main.select(key, m, stage="train"), main.select("classical", m, stage="train")
+                )
+                for m in ("probe_best_accuracy", "probe_final_accuracy")
+            )
             diff_lines.append(f"| {label} | {_pct(best)} | {_pct(final)} |")
         markdown += [
             "Paired differences by seed (a seed fixes the order of training batches), "
@@ -187,25 +225,31 @@ class QsslSection(ReportSection):
             "",
         ]
 
-        noise_md, noise_verdict = self._noise(results)
+        noise_md, noise_verdict = self._noise(main)
         markdown += noise_md
         markdown += self._wall_times(main)
         markdown += self._plots(results, main, plots)
 
-        best = "probe_best_accuracy"
+        classical = main.select("classical", "probe_best_accuracy", stage="train")
         verdicts = [
             _on_other_data(
-                claim.evaluate(_percent(main[job], best), _percent(classical, best)),
-                job,
+                claim.evaluate(
+                    _percent(main.select(key, "probe_best_accuracy", stage="train")),
+                    _percent(classical),
+                ),
+                key,
                 classical,
             )
-            for claim, job in (
-                (QUANTUM_EXACT_BEATS_CLASSICAL, "qssl-quantum-ring"),
-                (QUANTUM_SHOTS_BEATS_CLASSICAL, "qssl-quantum-ring-shots"),
+            for claim, key in (
+                (QUANTUM_EXACT_BEATS_CLASSICAL, "quantum-ring"),
+                (QUANTUM_SHOTS_BEATS_CLASSICAL, "quantum-ring-shots"),
             )
         ]
         verdicts.append(noise_verdict)
-        seeds = max((len(r.runs) for r in main.values() if r is not None), default=0)
+        seeds = max(
+            (len(main.select(k, "probe_best_accuracy", stage="train")) for k, _, _ in MAIN),
+            default=0,
+        )
         deviations = [
             f"Horizon and probe ({profile} profile): {_settings(profile)}. The paper: 176 "
             "batches of 256, probe of 100 epochs on augmented views of all 25,000 training "
@@ -214,35 +258,33 @@ class QsslSection(ReportSection):
         return SectionBody("\n".join(markdown), deviations=deviations, verdicts=verdicts)
 
     @staticmethod
-    def _params(result: JobResult | None) -> str:
-        if result is None:
+    def _params(results: PaperResults, table: Table) -> str:
+        if not table:
             return "not run"
-        d = result.describe
-        return f"{d.get('n_params_representation', '?')} repr. params"
+        return f"{results.describe(table).get('n_params_representation', '?')} repr. params"
 
-    def _noise(self, results: PaperResults) -> tuple[list[str], Verdict]:
-        classical = ran(results.get("qssl-classical", "eval-torch"))
-        exact = ran(results.get("qssl-quantum-ring", "eval-torch"))
-        noisy = ran(results.get("qssl-quantum-ring", "eval-aer_noise"))
-        noisy_shots = ran(results.get("qssl-quantum-ring-shots", "eval-aer_noise"))
-        n = next((int(r.runs[0]["metrics"]["n_images"]) for r in (noisy, classical) if r), 0)
+    def _noise(self, main: Main) -> tuple[list[str], Verdict]:
+        accuracy = "test_accuracy"
+        classical = main.select("classical", accuracy, backend="torch", stage="evaluate")
+        exact = main.select("quantum-ring", accuracy, backend="torch", stage="evaluate")
+        noisy = main.select("quantum-ring", accuracy, backend="aer_noise")
+        noisy_shots = main.select("quantum-ring-shots", accuracy, backend="aer_noise")
+        images = main.select("classical", "n_images", backend="torch", stage="evaluate")
+        images += main.select("quantum-ring", "n_images", backend="aer_noise")
+        n = int(images.records[0].value) if images else 0
         rows = [
-            Row("classical (torch)", classical, "test_accuracy"),
-            Row("quantum ring, exact-trained, exact inference", exact, "test_accuracy"),
+            Row("classical (torch)", classical),
+            Row("quantum ring, exact-trained, exact inference", exact),
             Row(
                 "quantum ring, exact-trained, ibmq_paris noise, 100 shots",
                 noisy,
-                "test_accuracy",
-                f"{PAPER_DEVICE_ACCURACY_QUOTE:.1f} (device; unverified third-party quote)",
+                paper_value=f"{PAPER_DEVICE_ACCURACY_QUOTE:.1f} "
+                "(device; unverified third-party quote)",
             ),
-            Row(
-                "quantum ring, 100-shot-trained, ibmq_paris noise, 100 shots",
-                noisy_shots,
-                "test_accuracy",
-            ),
+            Row("quantum ring, 100-shot-trained, ibmq_paris noise, 100 shots", noisy_shots),
         ]
-        vs_classical = _paired(noisy, classical, "test_accuracy")
-        noise_cost = _paired(noisy, exact, "test_accuracy")
+        vs_classical = _paired(noisy, classical)
+        noise_cost = _paired(noisy, exact)
         markdown = [
             f"Inference on the same {n} unseen test images with the trained encoder and probe (%):",
             "",
@@ -255,10 +297,10 @@ class QsslSection(ReportSection):
         return markdown, _noise_verdict(noisy, classical)
 
     @staticmethod
-    def _wall_times(main: dict[str, JobResult | None]) -> list[str]:
+    def _wall_times(main: Main) -> list[str]:
         parts = []
-        for job, label, _ in MAIN_JOBS:
-            values = main[job].values("wall_seconds") if main[job] else {}
+        for key, label, _ in MAIN:
+            values = main.select(key, "wall_seconds", stage="train").values("seed")
             if values:
                 parts.append(f"{label} {sum(values.values()) / len(values):.0f} s")
         if not parts:
@@ -268,9 +310,7 @@ class QsslSection(ReportSection):
             "",
         ]
 
-    def _plots(
-        self, results: PaperResults, main: dict[str, JobResult | None], plots: PlotSink
-    ) -> list[str]:
+    def _plots(self, results: PaperResults, main: Main, plots: PlotSink) -> list[str]:
         import matplotlib
 
         matplotlib.use("Agg")
@@ -278,8 +318,8 @@ class QsslSection(ReportSection):
 
         out = []
         fig, ax = plt.subplots(figsize=(6, 3.2))
-        for i, (job, _label, key) in enumerate(MAIN_JOBS):
-            values = list(main[job].values("probe_best_accuracy").values()) if main[job] else []
+        for i, (key, _label, _) in enumerate(MAIN):
+            values = list(main.select(key, "probe_best_accuracy", stage="train").values().values())
             ax.scatter(
                 [i] * len(values),
                 [100 * v for v in values],
@@ -295,42 +335,39 @@ class QsslSection(ReportSection):
                 color="C3",
                 label="paper (CIFAR-10)" if i == 0 else None,
             )
-        ax.set_xticks(
-            range(len(MAIN_JOBS)), [label for _, label, _ in MAIN_JOBS], rotation=15, fontsize=7
-        )
+        ax.set_xticks(range(len(MAIN)), [label for _, label, _ in MAIN], rotation=15, fontsize=7)
         ax.set_ylabel("linear-probe accuracy (%)")
         ax.legend(fontsize=7)
         out += [plots.save(fig, "probe_accuracy", "linear-probe accuracy per seed"), ""]
 
+        # the width ablation: W = 2..8 at a horizon other than the main table's
         ablation = {}
-        for kind in PAPER_ABLATION:
-            for width in range(2, 9):
-                result = ran(results.get(f"qssl-ablation-w{width}-{kind}"))
-                if result is not None:
-                    values = list(result.values("probe_best_accuracy").values())
-                    ablation.setdefault(kind, {})[width] = values
+        for kind, model in ABLATION_MODELS.items():
+            trained = results.select(
+                "probe_best_accuracy", model=model, train_backend="torch", stage="train"
+            )
+            for steps, rows in trained.groups("steps").items():
+                if steps != main.steps:
+                    ablation[f"{kind} (ours)"] = rows
         if not ablation:
             note = (
                 "Width ablation (W = 2..8): runs in the `paper` profile only; not run in this one."
             )
             return [*out, note, ""]
-        fig, ax = plt.subplots(figsize=(5, 3.2))
-        for color, kind in zip(("C0", "C1"), PAPER_ABLATION, strict=True):
-            ours = ablation.get(kind, {})
-            if ours:
-                widths = sorted(ours)
-                means = [100 * sum(ours[w]) / len(ours[w]) for w in widths]
-                ax.plot(widths, means, "o-", color=color, label=f"{kind} (ours)")
-            paper = PAPER_ABLATION[kind]
-            ax.plot(
-                list(paper),
-                list(paper.values()),
-                "s--",
-                color=color,
-                alpha=0.5,
-                label=f"{kind} (paper, CIFAR-10)",
-            )
-        ax.set_xlabel("width W (qubits / neurons)")
-        ax.set_ylabel("best-epoch probe accuracy (%)")
-        ax.legend(fontsize=7)
-        return [*out, plots.save(fig, "width_ablation", "width ablation"), ""]
+        references = {
+            f"{kind} (paper, CIFAR-10)": (list(paper), list(paper.values()))
+            for kind, paper in PAPER_ABLATION.items()
+        }
+        link = plots.curves(
+            "width_ablation",
+            "width ablation",
+            ablation,
+            "width",
+            y="probe_best_accuracy",
+            bounds=(0.0, 100.0),
+            xlabel="width W (qubits / neurons)",
+            ylabel="best-epoch probe accuracy (%)",
+            scale=100.0,
+            references=references,
+        )
+        return [*out, link, ""]
