@@ -66,6 +66,42 @@ def test_smoke_repro_writes_report_and_is_idempotent(smoke_project):
     assert "Running stage" not in again.stdout
 
 
+def _dvc_json(project: Path, *args: str) -> dict:
+    done = subprocess.run(
+        [str(BIN / "dvc"), *args, "--json"],
+        cwd=project,
+        env=env_for(project),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def test_dvc_reads_summary_metrics_and_plots(smoke_project):
+    """`dvc metrics show` lists the mean (std, CI) over seeds per record and model; `dvc plots
+    show` renders the report's curves from results/series."""
+    metrics = _dvc_json(smoke_project, "metrics", "show")
+    files = next(iter(metrics.values()))["data"]
+    summary = files["results/metrics/example-mlp/summary-train.json"]["data"]
+    assert summary["test_accuracy"]["n"] == 2 and 0 <= summary["test_accuracy"]["mean"] <= 1
+    # one file per job and stage: accuracy, KL and P_opt means are all there
+    names = {name for f, body in files.items() if "summary-" in f for name in body.get("data", {})}
+    assert {"probe_best_accuracy", "test_kl", "p_opt", "fidelity", "test_accuracy"} <= names
+    assert not any("/train.json" in f for f in files)  # per-seed detail is not a metric
+    plots = _dvc_json(smoke_project, "plots", "show")["data"]
+    rendered = {path for path, views in plots.items() if views and views[0]["type"] == "vega"}
+    assert {
+        "results/series/hypernet_p_opt_vs_depth.csv",
+        "results/series/contextual_kl_vs_memory.csv",
+        "results/series/qresnet_fidelity_vs_degree.csv",
+        "results/series/hqvit_accuracy_vs_shots.csv",
+    } <= rendered
+    values = plots["results/series/hypernet_p_opt_vs_depth.csv"][0]["content"]["data"]["values"]
+    assert values and {"depth", "line", "p_opt"} <= set(values[0])
+
+
 def test_runs_are_visible_through_a_real_mlflow_server(smoke_project):
     port = free_port()
     server = subprocess.Popen(
@@ -103,9 +139,22 @@ def test_runs_are_visible_through_a_real_mlflow_server(smoke_project):
             f"{base}/api/2.0/mlflow/runs/search",
             {"experiment_ids": [names["qmlrepro/example"]], "max_results": 100},
         )["runs"]
+        tags_of = {
+            r["info"]["run_id"]: {t["key"]: t["value"] for t in r["data"]["tags"]} for r in runs
+        }
+        reports = [r for r in runs if tags_of[r["info"]["run_id"]].get("stage") == "report"]
+        runs = [r for r in runs if r not in reports]
         assert len(runs) == 4  # 2 jobs x 2 smoke seeds
+        # the report stage's run holds the section's figure (and REPORT.md)
+        (report,) = reports
+        listed = urllib.request.urlopen(
+            f"{base}/api/2.0/mlflow/artifacts/list?run_id={report['info']['run_id']}&path=plots",
+            timeout=10,
+        )
+        files = {f["path"] for f in json.loads(listed.read())["files"]}
+        assert "plots/example_accuracy.png" in files
         for run in runs:
-            tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
+            tags = tags_of[run["info"]["run_id"]]
             metrics = {m["key"] for m in run["data"]["metrics"]}
             assert tags["profile"] == "smoke" and len(tags["git_commit"]) == 40
             assert {"final/test_accuracy", "eval/torch/test_accuracy"} <= metrics
