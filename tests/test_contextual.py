@@ -20,10 +20,12 @@ from qmlrepro.data.sequence import (
     theta_blind_probabilities,
 )
 from qmlrepro.papers.contextual.circuit import IDEAL_BASIS_ANGLES, IDEAL_CELL_WEIGHTS, khrnn_spec
+from qmlrepro.papers.contextual.claims import SUMMARY
 from qmlrepro.papers.contextual.models import QuantumHRNN, bernoulli_kl
 from qmlrepro.quantum.qiskit_executors import AerShots, AerStatevector
 from qmlrepro.quantum.torch_executor import TorchStatevector
 from qmlrepro.records import Record, Table
+from qmlrepro.report.results import JobResult, summarize_records
 
 TORCH64 = TorchStatevector(device="cpu", dtype="float64")
 BASIS_GATES = {0: ("h",), 1: ("sdg", "h"), 2: ()}  # X, Y, Z: rotate the eigenbasis to Z
@@ -153,17 +155,18 @@ def test_contextual_sweep_trains_resumes_and_evaluates_the_circuit(project):
         best = min(tries, key=lambda r: r.value).dims
         chosen = q.select("test_kl", n=n, k=k, lr=best["lr"], restart=best["restart"]).one()
         assert exact.select("exact_kl", n=n, k=k).one() == pytest.approx(chosen)
-    shots = _table(json.loads(evaluate("contextual-quantum", "aer_shots").read_text()))
+    shots_path = evaluate("contextual-quantum", "aer_shots")
+    shots = _table(json.loads(shots_path.read_text()))
     for n, k in ((4, 2), (5, 3)):
         assert shots.select("test_kl", n=n, k=k).one() != exact.select("test_kl", n=n, k=k).one()
     assert shots.select("test_kl", n=4, k=2).one() < exact.select("test_kl", n=4, k=2).one() + 0.1
     # the smoke profile declares no sweep: aer_shots' own shot count, no shots dimension
     assert shots.select("shots").one() == 1000 and exact.select("shots").one() == 0
     assert not shots.levels("shots")
-    summary = json.loads(
-        (project / "results/metrics/contextual-quantum/summary-eval-aer_shots.json").read_text()
-    )
-    assert set(summary) == {"test_kl", "exact_kl"} and "n:4/k:2" in summary["test_kl"]
+    # DVC's summary of the evaluation: the circuit's KLs per task, clipped at 0
+    summary = summarize_records(JobResult.read(shots_path), SUMMARY)
+    assert set(summary) == {"test_kl", "exact_kl"} and "k:2/n:4" in summary["test_kl"]
+    assert summary["test_kl"]["k:2/n:4"]["n"] == 1 and "std" not in summary["test_kl"]["k:2/n:4"]
 
     # the experiment reads shots from its executor and the input cap from the context
     cfg = compose_config(["job=contextual-quantum", "model=contextual/quantum", *common])

@@ -3,17 +3,18 @@
 import pytest
 
 from qmlrepro.papers.example.report import ExampleSection
+from qmlrepro.records import Record
 from qmlrepro.report.claims import Status
 from qmlrepro.report.results import JobResult, PaperResults
 from qmlrepro.report.section import PlotSink
 
 
 def _job(job: str, model: str, accuracy: dict[int, float]) -> JobResult:
-    runs = tuple(
-        {"seed": s, "metrics": {"test_accuracy": a}, "mlflow_run_id": f"{job}{s}"}
-        for s, a in accuracy.items()
-    )
-    return JobResult(job, "train", "example", model, "torch", "default", runs, {"n_params": 3})
+    per_seed = {s: [Record("test_accuracy", a)] for s, a in accuracy.items()}
+    return JobResult.from_records(
+        job, "train", "example", model, "torch", per_seed, describe={"n_params": 3},
+        run_id="{job}{seed}",
+    )  # fmt: skip
 
 
 def _body(tmp_path, mlp: dict[int, float], logistic: dict[int, float]):

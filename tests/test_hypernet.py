@@ -29,13 +29,14 @@ from qmlrepro.papers.hypernet.circuit import (
     to_paper_order,
     to_qiskit_order,
 )
+from qmlrepro.papers.hypernet.claims import SUMMARY
 from qmlrepro.papers.hypernet.config import LbfgsConfig
 from qmlrepro.papers.hypernet.costs import CostTable, enumerate_costs, write_cost_table
 from qmlrepro.papers.hypernet.metrics import best_of_k_excess, distribution_metrics
 from qmlrepro.papers.hypernet.search import initial_angles, lbfgs_search
 from qmlrepro.quantum.qiskit_executors import AerDepolarizing, AerStatevector
 from qmlrepro.quantum.torch_executor import TorchCircuit, TorchStatevector
-from qmlrepro.report.results import JobResult
+from qmlrepro.report.results import JobResult, summarize_records
 
 
 def _data(d: int, n: int = 60, seed: int = 0) -> TaskData:
@@ -242,7 +243,7 @@ def test_hypernet_train_resume_and_evaluate(project):
     assert 0 <= trained.select("p_opt", depth=1).one() <= 1
     assert trained.select("excess_cost", depth=2).one() >= 0
     assert "p_opt/depth:1" in first["runs"][0]["metrics"]  # MLflow's flat names, task left out
-    summary = json.loads((out.parent / "summary-train.json").read_text())
+    summary = summarize_records(JobResult.read(out), SUMMARY)  # DVC's (report stage)
     assert set(summary) == {
         "p_opt",
         "excess_cost",
@@ -250,7 +251,7 @@ def test_hypernet_train_resume_and_evaluate(project):
         "hit_within_budget",
         "best_of_budget_excess",
     }
-    assert set(summary["p_opt"]) == {"task:mnist01/depth:1", "task:mnist01/depth:2"}
+    assert set(summary["p_opt"]) == {"depth:1/task:mnist01", "depth:2/task:mnist01"}
     # a rerun of the finished job trains afresh (a new run) to identical numbers, timings aside
     again = json.loads(train(["job=h", "model=hypernet/circuit", *common]).read_text())
     assert again["runs"][0]["mlflow_run_id"] != first["runs"][0]["mlflow_run_id"]

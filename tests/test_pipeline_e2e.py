@@ -84,12 +84,16 @@ def test_dvc_reads_summary_metrics_and_plots(smoke_project):
     show` renders the report's curves from results/series."""
     metrics = _dvc_json(smoke_project, "metrics", "show")
     files = next(iter(metrics.values()))["data"]
-    summary = files["results/metrics/example-mlp/summary-train.json"]["data"]
-    assert summary["test_accuracy"]["n"] == 2 and 0 <= summary["test_accuracy"]["mean"] <= 1
-    # one file per job and stage: accuracy, KL and P_opt means are all there
-    names = {name for f, body in files.items() if "summary-" in f for name in body.get("data", {})}
+    summary = files["results/summary/example-mlp.json"]["data"]
+    accuracy = summary["train"]["test_accuracy"]
+    assert accuracy["n"] == 2 and 0 <= accuracy["ci_low"] <= accuracy["mean"] <= 1
+    assert summary["eval-torch"]["test_accuracy"]["mean"] == accuracy["mean"]
+    # one file per job: accuracy, KL, P_opt and fidelity means are all there
+    names = {
+        name for body in files.values() for stage in body.get("data", {}).values() for name in stage
+    }
     assert {"probe_best_accuracy", "test_kl", "p_opt", "fidelity", "test_accuracy"} <= names
-    assert not any("/train.json" in f for f in files)  # per-seed detail is not a metric
+    assert all(f.startswith("results/summary/") for f in files)  # per-seed detail is no metric
     plots = _dvc_json(smoke_project, "plots", "show")["data"]
     rendered = {path for path, views in plots.items() if views and views[0]["type"] == "vega"}
     assert {

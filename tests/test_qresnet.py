@@ -1,8 +1,6 @@
 """qresnet: every gate-level primitive equals its intended block to 1e-9, QSVT applies the
 polynomial it was given, and one residual block reaches fidelity >= 0.999 at a modest degree."""
 
-import json
-
 import numpy as np
 import pytest
 from numpy.polynomial import chebyshev
@@ -10,6 +8,7 @@ from qiskit.quantum_info import Operator
 from scipy.special import erf
 
 from qmlrepro.papers.qresnet.block import gate_level_block, residual_block, spectrally_normalised
+from qmlrepro.papers.qresnet.claims import SUMMARY
 from qmlrepro.papers.qresnet.primitives import (
     apply_to_vector,
     conv_block_encoding,
@@ -22,6 +21,7 @@ from qmlrepro.papers.qresnet.primitives import (
     state_preparation,
 )
 from qmlrepro.papers.qresnet.qsvt import odd_chebyshev, qsp_phases, qsp_response, qsvt
+from qmlrepro.report.results import summarize_records
 from tests.conftest import requires_mnist
 
 RNG = np.random.default_rng(0)
@@ -161,9 +161,7 @@ def test_qresnet_stages_and_report(project, monkeypatch):
         0: pytest.approx(cnn.select("accuracy").one())
     }
     assert not cnn.select("label_agreement")  # no emulation of the CNN
-    summary = json.loads(
-        (project / "results/metrics/qresnet-verify/summary-train.json").read_text()
-    )
+    summary = summarize_records(papers["qresnet"].get("qresnet-verify"), SUMMARY)
     assert set(summary) == {
         "max_error",
         "circuit_error",

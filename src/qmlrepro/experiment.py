@@ -46,11 +46,10 @@ class Experiment(ABC):
 
     ``takes_eval_inputs``: whether :meth:`evaluate` honours ``ctx.eval_inputs`` (a cap on the
     test inputs); the stage refuses ``evaluation.<backend>.inputs`` for one that does not.
-    ``summary``: the record names summarised (mean, std, 95% CI over seeds) in the job's
-    ``summary-*.json``, the files ``dvc metrics show`` lists; None: every name."""
+    What DVC lists as a job's metrics (mean, std, 95% CI over seeds of its headline records) is
+    the report's choice: ``SUMMARY`` in the paper's ``claims.py``, written by the report stage."""
 
     takes_eval_inputs: bool = False
-    summary: tuple[str, ...] | None = None
 
     def __init__(self, cfg: DictConfig) -> None:
         self.cfg = cfg

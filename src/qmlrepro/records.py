@@ -65,7 +65,9 @@ class Record:
 
 
 def _text(value: Dim) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    """A dimension's value in a flat name: floats in their shortest round-trip form (``repr``),
+    so two different values never share a name."""
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 class Records:
@@ -84,7 +86,9 @@ class Records:
 
     def add(self, name: str, value: float, **dims: Dim) -> None:
         """Add one record. Raises TypeError for a non-numeric value or dimension value of
-        another type than int/float/str/bool, ValueError for a duplicate."""
+        another type than int/float/str/bool, ValueError for a duplicate or for a dimension the
+        stage adds itself (:data:`RUN_DIMS`: a swept executor ``seed`` would otherwise be
+        overwritten by the run's seed and two sweep points pooled)."""
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             try:
                 value = float(value)  # numpy / 0-d torch scalars
@@ -92,6 +96,11 @@ class Records:
                 raise TypeError(f"record {name!r}: value {value!r} is not a number") from None
         merged = {**self._common, **dims}
         for dim, v in merged.items():
+            if dim in RUN_DIMS:
+                raise ValueError(
+                    f"record {name!r}: dimension {dim!r} is the stage's (it adds {RUN_DIMS}); "
+                    "rename it"
+                )
             if not isinstance(v, (int, float, str, bool)):
                 raise TypeError(f"record {name!r}: dimension {dim}={v!r} is not a number or text")
         identity = (name, tuple(sorted(merged.items(), key=lambda kv: kv[0])))

@@ -40,8 +40,8 @@ from qmlrepro.paths import project_root, resolve
 from qmlrepro.quantum.executor import Executor
 from qmlrepro.quantum.ibm_runtime import CredentialsError
 from qmlrepro.quantum.torch_executor import TorchStatevector
-from qmlrepro.records import Records, as_records
-from qmlrepro.report.results import JobResult, metrics_path, summarize_records, summary_path
+from qmlrepro.records import RUN_DIMS, Records, as_records
+from qmlrepro.report.results import JobResult, metrics_path
 from qmlrepro.tracking.git import git_state
 from qmlrepro.tracking.mlflow_run import flatten, tracked_run
 from qmlrepro.training.checkpoint import load_checkpoint, trained_checkpoint
@@ -180,7 +180,6 @@ def train(overrides: Sequence[str]) -> Path:
         _write_job_config(ckpt_dir, overrides, cfg)
         record = {**_record(cfg, "train", [], {}), "dims": _experiment(cfg).dims()}
         write_json(out, {**record, "skipped": reason})
-        write_json(summary_path(out), {})  # DVC's metrics output exists, empty
         return out
     for backend, setting in (cfg.get("evaluation") or {}).items():
         # A sweep point its backend cannot run stops now, not after training; hardware
@@ -245,9 +244,6 @@ def train(overrides: Sequence[str]) -> Path:
     record = {**_record(cfg, "train", runs, describe), "dims": experiment.dims()}
     record["config_hash"] = digest
     write_json(out, record)
-    write_json(
-        summary_path(out), summarize_records(JobResult.from_json(record), experiment.summary)
-    )
     return out
 
 
@@ -355,8 +351,9 @@ def evaluate(
     """Evaluate a trained job's checkpoints on one backend, logging into each seed's train run.
 
     ``evaluation.<backend>`` (:class:`qmlrepro.config.schema.EvaluationConfig`) says how: the
-    experiment's ``evaluate`` runs once per point of its ``sweep`` (each point's metrics prefixed
-    ``<option><value>/``), with an executor built for that point and seed, on at most ``inputs``
+    experiment's ``evaluate`` runs once per point of its ``sweep`` (each point's options added to
+    its records' dimensions, e.g. ``shots=1000``), with an executor built for that point and
+    seed, on at most ``inputs``
     test inputs, with its ``paper`` values set.
 
     Before any run opens or anything is computed: every sweep point composes and validates, the
@@ -431,10 +428,6 @@ def evaluate(
     record = {**_record(cfg, "evaluate", runs, trained.describe), "dims": trained.dims}
     record["evaluation"] = setting
     write_json(out, record)
-    write_json(
-        summary_path(out),
-        summarize_records(JobResult.from_json(record), _experiment(cfg).summary),
-    )
     return out
 
 
@@ -442,7 +435,7 @@ def evaluation_points(
     overrides: Sequence[str], backend: str
 ) -> tuple[DictConfig, dict[str, Any], list[tuple[str, dict[str, Any], DictConfig]]]:
     """The job's config on ``backend``, its ``evaluation.<backend>`` setting, and (metric
-    prefix, point, composed and validated config) per sweep point: every point's executor options
+    label, point, composed and validated config) per sweep point: every point's executor options
     are checked here, before any work."""
     base = [*overrides, f"backend={backend}"]
     cfg = compose_config(base)
@@ -465,19 +458,26 @@ def evaluation_setting(cfg: DictConfig, backend: str) -> dict[str, Any]:
 def sweep_points(
     cfg: DictConfig, setting: dict[str, Any]
 ) -> list[tuple[str, dict[str, Any], list[str]]]:
-    """(metric prefix, point, Hydra overrides) per point of the sweep's product, in declaration
-    order; one point with an empty prefix without a sweep (a null value stands for the backend's
-    own). The overrides set the evaluation's
-    ``paper`` values and each swept option: on the backend's top level when it states the
-    option there (the executor reads it by interpolation), on ``backend.executor`` otherwise.
+    """(label, point, Hydra overrides) per point of the sweep's product, in declaration order
+    (the label ``<option><value>/`` names the point in logs); one point with an empty label
+    without a sweep (a null value stands for the backend's own). The overrides set the
+    evaluation's ``paper`` values and each swept option: on the backend's top level when it
+    states the option there (the executor reads it by interpolation), on ``backend.executor``
+    otherwise.
 
     Raises:
-        ConfigError: a swept option the backend's executor does not take.
+        ConfigError: a swept option the backend's executor does not take, or one of the
+            stage's own record dimensions (:data:`qmlrepro.records.RUN_DIMS`, e.g. ``seed``).
     """
     executor = cfg.backend.executor
     fixed = [f"paper.{k}={_override_value(v)}" for k, v in setting["paper"].items()]
     sweep = setting["sweep"]
     for option in sweep:
+        if option in RUN_DIMS:  # the stage's own dimension: two points would pool into one
+            raise ConfigError(
+                f"evaluation.{cfg.choices.get('backend')}.sweep.{option}: {option!r} names a "
+                f"dimension the stage sets itself ({', '.join(RUN_DIMS)}); it cannot be swept"
+            )
         if option not in executor:
             raise ConfigError(
                 f"evaluation.{cfg.choices.get('backend')}.sweep.{option}: backend "

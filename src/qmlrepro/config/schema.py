@@ -269,7 +269,7 @@ class EvaluationConfig:
     group's option name, as in the DVC evaluate job). Evaluation-only: not in the config hash.
 
     ``sweep``: executor option -> values; the stage evaluates once per point of their product and
-    prefixes each point's metrics with ``<option><value>/`` (``shots1000/accuracy``). An option
+    adds the point to each record's dimensions (``shots=1000``). An option
     the backend states at its top level (``shots``, ``seed``, ...) is set there, any other on
     ``backend.executor``. ``inputs``: the first N test inputs (null: the paper's own choice).
     ``paper``: ``paper.*`` values for this evaluation only (e.g. which depths run under noise).

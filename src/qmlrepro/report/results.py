@@ -9,7 +9,7 @@ record name and dimensions: the files DVC lists as metrics (``dvc metrics show``
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,8 +67,11 @@ class JobResult:
         ``stage`` ("train" / "evaluate"), ``model`` (its config name, e.g. "qssl/classical"),
         ``backend`` (what measured it: the training backend for training records, the
         evaluation backend for evaluation records), ``train_backend`` (``train_backend`` if
-        given, else ``backend``), ``profile``, ``seed``, ``mlflow_run_id``. An entry without
-        ``records`` (written before records existed) gives its ``metrics`` without dimensions."""
+        given, else ``backend``), ``profile``, ``seed``, ``mlflow_run_id``.
+
+        Raises:
+            DataError: an entry without ``records`` (written before tidy records: its numbers
+                have no dimensions, so every selection would silently miss them)."""
         run_dims = {
             "job": self.job,
             "stage": self.stage,
@@ -80,10 +83,12 @@ class JobResult:
         rows = []
         for run in self.runs:
             own = {**run_dims, "seed": run["seed"], "mlflow_run_id": run["mlflow_run_id"]}
-            raw = run.get("records") or [
-                {"name": k, "value": v, "dims": {}} for k, v in run["metrics"].items()
-            ]
-            for entry in raw:
+            if "records" not in run:
+                raise DataError(
+                    f"{self.job} ({self.stage}), seed {run['seed']}: metrics written before tidy "
+                    "records (no 'records'); rerun its train/evaluate stage"
+                )
+            for entry in run["records"]:
                 record = Record.from_json(entry)
                 rows.append(Record(record.name, record.value, {**record.dims, **own}))
         return Table(rows)
@@ -151,10 +156,17 @@ def ran(result: "JobResult | None") -> "JobResult | None":
     return result if result is not None and result.runs else None
 
 
-def summarize_records(result: JobResult, names: Sequence[str] | None = None) -> dict[str, Any]:
-    """A job's DVC metrics: per record name (all, or ``names``) and per combination of its own
-    dimensions (the run's, :data:`RUN_DIMS`, left out), the mean over seeds, the sample std, the
-    Student-t 95% interval (``ci_low``, ``ci_high``; absent for one seed) and ``n`` seeds.
+Bounds = tuple[float | None, float | None]
+
+
+def summarize_records(result: JobResult, summary: Mapping[str, Bounds]) -> dict[str, Any]:
+    """A job's headline numbers for DVC: per record name in ``summary`` (name -> the quantity's
+    range, e.g. ``(0, 1)`` for an accuracy, ``(0, None)`` for a KL; ``"evaluate/test_kl"``
+    takes the name from that stage only) and per combination of the
+    record's own dimensions (the run's, :data:`RUN_DIMS`, left out): the mean over seeds, the
+    sample std and the Student-t 95% interval (:func:`~qmlrepro.report.stats.mean_interval`)
+    clipped to the range (std and interval absent for one seed), ``n`` finite values and
+    ``n_nonfinite`` (diverged runs, left out of the mean) when there are any.
 
     ``{"test_kl": {"n:4/k:2": {"mean": ..., ...}}}``; a name without dimensions maps straight to
     its statistics. Shape chosen for ``dvc metrics show`` (nested keys become dotted columns)."""
@@ -162,25 +174,32 @@ def summarize_records(result: JobResult, names: Sequence[str] | None = None) -> 
 
     from qmlrepro.report.stats import mean_interval
 
+    staged = f"{result.stage}/"
+    bounds = {
+        name.removeprefix(staged): b
+        for name, b in summary.items()
+        if "/" not in name or name.startswith(staged)
+    }
     groups: dict[tuple[str, str], list[float]] = {}
     for record in result.table():
-        if names is not None and record.name not in names:
+        if record.name not in bounds:
             continue
         own = Record(record.name, 0.0, {k: v for k, v in record.dims.items() if k not in RUN_DIMS})
         groups.setdefault((record.name, own.key().partition("/")[2]), []).append(record.value)
     out: dict[str, Any] = {}
     for (name, dims), values in groups.items():
         finite = [v for v in values if np.isfinite(v)]
-        if not finite:
-            continue
-        ci = mean_interval(finite)
-        stats = {
-            "mean": ci.estimate,
-            "std": float(np.std(finite, ddof=1)) if len(finite) > 1 else 0.0,
-        }
-        if ci.low is not None:
-            stats |= {"ci_low": ci.low, "ci_high": ci.high}
+        stats: dict[str, float | int] = {}
+        if finite:
+            ci = mean_interval(finite).clip(*bounds[name])
+            stats["mean"] = ci.estimate
+            if len(finite) > 1:
+                stats["std"] = float(np.std(finite, ddof=1))
+            if ci.low is not None and ci.high is not None:
+                stats |= {"ci_low": ci.low, "ci_high": ci.high}
         stats["n"] = len(finite)
+        if len(finite) < len(values):
+            stats["n_nonfinite"] = len(values) - len(finite)
         # a name measured both with and without dimensions keeps the latter under "all"
         out.setdefault(name, {})[dims or "all"] = stats
     return {

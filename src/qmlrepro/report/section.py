@@ -1,8 +1,9 @@
 """What a paper contributes to the report, and the building blocks sections share."""
 
+import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from qmlrepro.records import Table
@@ -152,13 +153,18 @@ class PlotSink:
 
 
 class ReportSection(ABC):
-    """One paper's part of REPORT.md. Subclass, fill the class attributes, register."""
+    """One paper's part of REPORT.md. Subclass, fill the class attributes, register.
+
+    ``summary``: the headline record names and their ranges (``{"p_opt": (0, 1)}``; from the
+    paper's ``claims.SUMMARY``) that the report stage summarises per job for DVC
+    (``results/summary/<job>.json``)."""
 
     paper_id: str
     title: str
     claim: str
     order: int = 100
     deviations: Sequence[str] = ()
+    summary: Mapping[str, tuple[float | None, float | None]] = {}
 
     @abstractmethod
     def body(self, results: PaperResults, plots: PlotSink) -> SectionBody: ...
@@ -189,8 +195,15 @@ class Row:
         return self.result.run_ids() if self.result is not None else []
 
 
-def summary_table(rows: Sequence[Row], scale: float = 1.0, digits: int = 2) -> str:
-    """Markdown table of mean ± std [95% CI] over seeds, with the paper's number beside ours."""
+def summary_table(
+    rows: Sequence[Row],
+    scale: float = 1.0,
+    digits: int = 2,
+    bounds: tuple[float | None, float | None] = (None, None),
+) -> str:
+    """Markdown table of mean ± std [95% CI] over seeds, values times ``scale``, the interval
+    clipped to ``bounds`` (the quantity's range in the table's unit, e.g. ``PERCENT``), with the
+    paper's number beside ours."""
     lines = [
         "| | seeds | ours: mean ± std [95% CI] | paper | MLflow runs |",
         "|---|---|---|---|---|",
@@ -200,12 +213,20 @@ def summary_table(rows: Sequence[Row], scale: float = 1.0, digits: int = 2) -> s
         if not values:
             lines.append(f"| {row.label} | 0 | not run | {row.paper_value} | |")
             continue
-        s = summarize(list(values.values()))
+        s = _clipped(summarize([scale * v for v in values.values()]), bounds)
         runs = ", ".join(f"`{rid[:8]}`" for rid in row.run_ids())
-        lines.append(
-            f"| {row.label} | {s.n} | {s.format(digits, scale)} | {row.paper_value} | {runs} |"
-        )
+        lines.append(f"| {row.label} | {s.n} | {s.format(digits)} | {row.paper_value} | {runs} |")
     return "\n".join(lines)
+
+
+def _clipped(s: Summary, bounds: tuple[float | None, float | None]) -> Summary:
+    """``s`` with its interval cut to the quantity's range (in the table's unit)."""
+    low, high = bounds
+    if s.n < 2 or math.isnan(s.ci_low):
+        return s
+    ci_low = s.ci_low if low is None else min(max(s.ci_low, low), s.mean)
+    ci_high = s.ci_high if high is None else max(min(s.ci_high, high), s.mean)
+    return replace(s, ci_low=ci_low, ci_high=ci_high)
 
 
 def difference_verdict(

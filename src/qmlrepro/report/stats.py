@@ -67,6 +67,8 @@ def paired_difference(
 # call (a log-log slope: :func:`power_law_fit`, with its standard error).
 # ---------------------------------------------------------------------------------------------
 
+CLIP_TOLERANCE = 1e-9
+"""Relative slack of :meth:`Interval.clip` for estimates a rounding error past a bound."""
 PERCENT: tuple[float, float] = (0.0, 100.0)
 """Range of a percentage (accuracy in %); pass to ``Interval.clip``."""
 PROBABILITY: tuple[float, float] = (0.0, 1.0)
@@ -118,15 +120,26 @@ class Interval:
         """The interval cut to the quantity's range ``[lower, upper]`` (e.g. ``PERCENT``).
 
         t intervals are symmetric and can leave the range (an accuracy CI of [-80, 130] from two
-        seeds); clipping keeps what is possible. The estimate is not moved; ValueError when it
-        lies outside the range, which means the range is wrong.
+        seeds); clipping keeps what is possible. The estimate is not moved, except from a
+        rounding error past a bound (within ``CLIP_TOLERANCE`` of the range's scale, e.g. a
+        fidelity of 1 + 3e-16) back onto it; ValueError when it lies further outside, which
+        means the range is wrong.
         """
         if lower is not None and upper is not None and lower > upper:
             raise ValueError(f"empty range [{lower}, {upper}]")
-        if (lower is not None and self.estimate < lower) or (
-            upper is not None and self.estimate > upper
+        scale = max(abs(b) for b in (lower, upper, 1.0) if b is not None)
+        slack = CLIP_TOLERANCE * scale
+        if (lower is not None and self.estimate < lower - slack) or (
+            upper is not None and self.estimate > upper + slack
         ):
             raise ValueError(f"estimate {self.estimate} outside the range [{lower}, {upper}]")
+        estimate = self.estimate
+        if lower is not None:
+            estimate = max(estimate, lower)
+        if upper is not None:
+            estimate = min(estimate, upper)
+        if estimate != self.estimate:
+            return replace(self, estimate=estimate).clip(lower, upper)
         if self.low is None or self.high is None:
             return self
         low, high = self.low, self.high

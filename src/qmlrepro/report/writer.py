@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from qmlrepro.data.artifacts import write_json
 from qmlrepro.papers import paper_modules
-from qmlrepro.report.results import JobResult, PaperResults, metrics_path
+from qmlrepro.report.results import JobResult, PaperResults, metrics_path, summarize_records
 from qmlrepro.report.section import SECTIONS, PlotSink, ReportSection, SectionBody
 
 
@@ -51,6 +52,10 @@ def write_report(
     load_sections()
     papers, missing = collect(results_dir, jobs)
     plots_dir = out.parent / "plots"
+    for owned, pattern in ((plots_dir, "*.png"), (out.parent / "series", "*.csv"),
+                           (out.parent / "summary", "*.json")):  # fmt: skip
+        for stale in owned.glob(pattern):  # of another profile or an older report
+            stale.unlink()
     written: list[Path] = []
     parts: list[str] = [
         "# qmlrepro reproduction report",
@@ -78,6 +83,9 @@ def write_report(
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(series.csv())
                 written.append(path)
+    for section in sections:
+        if section.paper_id in papers:
+            written += write_summaries(papers[section.paper_id], section, out.parent / "summary")
     parts += ["## Verdicts", "", verdict_table(sections, bodies), ""]
     toc = [f"- [{s.title}](#{_anchor(s.title)})" for s in sections]
     parts += ["## Contents", "", *toc, ""]
@@ -106,6 +114,23 @@ def write_report(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(parts).rstrip() + "\n")
     return [out, *written]
+
+
+def write_summaries(results: PaperResults, section: ReportSection, out_dir: Path) -> list[Path]:
+    """``<out_dir>/<job>.json`` per job that ran: ``{"train": ..., "eval-<backend>": ...}``, each
+    :func:`~qmlrepro.report.results.summarize_records` of the section's headline records
+    (``section.summary``): the files DVC lists as metrics."""
+    by_job: dict[str, dict[str, Any]] = {}
+    for (job, key), result in sorted(results.jobs.items()):
+        summary = summarize_records(result, section.summary) if result.runs else {}
+        if summary:
+            by_job.setdefault(job, {})[key] = summary
+    written = []
+    for job, summary in by_job.items():
+        path = out_dir / f"{job}.json"
+        write_json(path, summary)
+        written.append(path)
+    return written
 
 
 def verdict_table(sections: Sequence[ReportSection], bodies: Mapping[str, SectionBody]) -> str:

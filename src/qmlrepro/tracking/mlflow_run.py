@@ -125,13 +125,14 @@ class TrackedRun:
         now = int(time.time() * 1000)
         base = parent.data.tags.get("mlflow.runName", self.run_id)
         for dims, group in groups.items():
-            label = "/".join(f"{k}:{v:g}" if isinstance(v, float) else f"{k}:{v}" for k, v in dims)
+            label = "/".join(f"{k}:{v!r}" if isinstance(v, float) else f"{k}:{v}" for k, v in dims)
             key = f"{prefix}/{label}"
             run_id = children.get(key)
             if run_id is None:
                 run_tags = {
                     **tags,
                     "mlflow.parentRunId": self.run_id,
+                    "records.child": "true",  # filter: tags.`records.child` != 'true'
                     "records.key": key,
                     "records.prefix": prefix,
                     **{f"dim.{k}": str(v) for k, v in dims},

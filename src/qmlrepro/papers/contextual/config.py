@@ -26,7 +26,7 @@ class ContextualConfig(PaperConfig):
     # test sequences per task run through a backend (evaluation.<backend>.inputs overrides it)
     eval_sequences: int = 64
     # shots there: the default and paper profiles' evaluation node sweeps every backend with
-    # shots at this value (metrics prefixed shots<N>/); null (smoke): the backend's own
+    # shots at this value (records with dimension shots); null (smoke): the backend's own
     eval_shots: int | None = None
     lr_budget: int | None = None  # the first N learning rates of each model's sweep (null: all)
     sizes: list[int] = field(default_factory=lambda: [2, 4, 8, 16, 32, 64])  # classical memory

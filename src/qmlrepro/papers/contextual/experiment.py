@@ -141,7 +141,6 @@ class ContextualExperiment(Experiment):
     """
 
     takes_eval_inputs = True  # evaluation.<backend>.inputs caps the test sequences
-    summary = ("test_kl", "exact_kl", "blind_kl")
 
     def _sweep(self) -> tuple[DictConfig, list, list[tuple[str, float, int]]]:
         """The model's constructor config, its sizes (null = its own fixed memory) and its

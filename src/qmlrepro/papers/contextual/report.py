@@ -5,7 +5,8 @@ import math
 from collections import defaultdict
 
 from qmlrepro.config.compose import compose_config
-from qmlrepro.papers.contextual.claims import IDEAL_IS_EXACT, d_star_growth, khrnn_exact
+from qmlrepro.errors import DataError
+from qmlrepro.papers.contextual.claims import IDEAL_IS_EXACT, SUMMARY, d_star_growth, khrnn_exact
 from qmlrepro.records import RUN_DIMS, Record, Table
 from qmlrepro.report.claims import Status, Verdict
 from qmlrepro.report.results import PaperResults
@@ -120,13 +121,18 @@ def sweep_points(table: Table) -> list[tuple[tuple, Table, int]]:
 
 
 def _blind(results: PaperResults, task: Task) -> float | None:
-    floors = results.select("blind_kl", stage="train", n=task[0], k=task[1])
-    return floors.records[0].value if floors else None
+    """The theta-blind floor of ``task``: computed from the data alone, so every job and seed
+    that records it must agree (DataError otherwise: the jobs did not train on the same data)."""
+    floors = {r.value for r in results.select("blind_kl", stage="train", n=task[0], k=task[1])}
+    if len(floors) > 1:
+        raise DataError(f"the jobs disagree on the theta-blind floor of n={task[0]}, k={task[1]}")
+    return floors.pop() if floors else None
 
 
 @register_section
 class ContextualSection(ReportSection):
     paper_id = "contextual"
+    summary = SUMMARY
     title = "Polynomial memory separations from contextuality (Anschuetz & Gao, arXiv 2402.08606)"
     claim = (
         "A k-HRNN with n qubits models the (l, n, k) hypergraph-state measurement task exactly, "

@@ -14,8 +14,6 @@ from qmlrepro.training.loop import LoopConfig, run_loop
 
 
 class GaussianClassifierExperiment(Experiment):
-    summary = ("test_accuracy",)
-
     def _data(self, train: bool) -> GaussianMixture2D:
         ds = self.cfg.dataset
         return GaussianMixture2D(

@@ -1,6 +1,6 @@
 """Report section of the pipeline self-check."""
 
-from qmlrepro.papers.example.claims import MLP_BEATS_LOGISTIC
+from qmlrepro.papers.example.claims import MLP_BEATS_LOGISTIC, SUMMARY
 from qmlrepro.records import Table
 from qmlrepro.report.results import PaperResults
 from qmlrepro.report.section import (
@@ -11,6 +11,7 @@ from qmlrepro.report.section import (
     register_section,
     summary_table,
 )
+from qmlrepro.report.stats import PERCENT
 
 
 def _percent(table: Table) -> dict[int, float]:
@@ -21,6 +22,7 @@ def _percent(table: Table) -> dict[int, float]:
 @register_section
 class ExampleSection(ReportSection):
     paper_id = "example"
+    summary = SUMMARY
     title = "Pipeline self-check (not a paper): classifiers on the 2D Gaussian mixture"
     claim = (
         "A one-hidden-layer MLP classifies the hypernet paper's 2D Gaussian mixture more "
@@ -44,7 +46,7 @@ class ExampleSection(ReportSection):
             n_params = results.describe(by_model).get("n_params", "?")
             for (stage, backend), table in _by_stage(by_model).items():
                 rows.append(Row(f"{model} ({n_params} params), {stage} on {backend}", table))
-        table = summary_table(rows, scale=100.0)
+        table = summary_table(rows, scale=100.0, bounds=PERCENT)
         trained = accuracy.select(stage="train")
         verdict = MLP_BEATS_LOGISTIC.evaluate(
             _percent(trained.select(model="example/mlp")),

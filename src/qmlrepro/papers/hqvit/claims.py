@@ -156,3 +156,13 @@ def proportion_verdict(claim: Threshold, agreed: int, images: int, seeds: int) -
 
 def prior_qvits() -> Verdict:
     return not_testable(PRIOR_QVITS, PRIOR_QVITS_REASON)
+
+
+SUMMARY = {  # headline records per job for DVC (results/summary/<job>.json), with their range
+    "test_accuracy": (0.0, 1.0),
+    "shuffled_patches_test_accuracy": (0.0, 1.0),
+    "accuracy": (0.0, 1.0),
+    "exact_accuracy": (0.0, 1.0),
+    "agreement": (0.0, 1.0),
+    "attention_weighted_mae": (0.0, None),
+}

@@ -38,14 +38,6 @@ class HqvitExperiment(Experiment):
     ``dataset.digits``); an evaluation's shot count is the stage's ``shots`` dimension."""
 
     takes_eval_inputs = True  # evaluation.<backend>.inputs caps the test images
-    summary = (
-        "test_accuracy",
-        "shuffled_patches_test_accuracy",
-        "accuracy",
-        "exact_accuracy",
-        "agreement",
-        "attention_weighted_mae",
-    )
 
     def dims(self) -> dict[str, str]:
         """``task``: the dataset's task (see :meth:`task`)."""

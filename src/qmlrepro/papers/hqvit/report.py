@@ -5,6 +5,7 @@ import dataclasses
 import math
 
 from qmlrepro.papers.hqvit import claims
+from qmlrepro.papers.hqvit.claims import SUMMARY
 from qmlrepro.records import Table
 from qmlrepro.report.claims import Verdict
 from qmlrepro.report.results import PaperResults
@@ -108,6 +109,7 @@ def _levels(evaluation: Table, backend: str) -> list[tuple[str, int | None]]:
 @register_section
 class HqvitSection(ReportSection):
     paper_id = "hqvit"
+    summary = SUMMARY
     order = 30
     title = "hqvit: Hybrid Quantum Vision Transformer (Zhang et al., arXiv 2504.02730)"
     claim = (

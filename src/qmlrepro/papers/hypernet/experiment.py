@@ -22,15 +22,6 @@ class HypernetExperiment(Experiment):
     """Records carry ``task`` (``paper.task``) and, per strategy, ``depth`` (circuit) or
     ``budget`` / ``runs`` (classical searches); a noise sweep adds ``scale``."""
 
-    summary = (
-        "p_opt",
-        "excess_cost",
-        "expected_test_accuracy",
-        "hit_within_budget",
-        "best_of_budget_excess",
-        "best_test_accuracy",
-    )
-
     def dims(self) -> dict[str, str]:
         """``task``: the cost landscape's task (``paper.task``)."""
         return {"task": str(self.cfg.paper.task)}

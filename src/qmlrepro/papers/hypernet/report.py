@@ -17,6 +17,7 @@ from qmlrepro.papers.hypernet.claims import (
     NOISE_DEPTH,
     ONE_LOOP,
     SHORT,
+    SUMMARY,
     intermediate_depth,
 )
 from qmlrepro.records import Table
@@ -150,6 +151,7 @@ def _noise_sweep(noisy: Table) -> dict[int, list[float]]:
 @register_section
 class HypernetSection(ReportSection):
     paper_id = "hypernet"
+    summary = SUMMARY
     order = 20
     title = (
         "hypernet: Quantum hypernetworks for binary neural networks "

@@ -11,15 +11,6 @@ from qmlrepro.records import Records
 class QresnetExperiment(Experiment):
     # gate-level errors, block fidelity, the tallies' query counts, the network's accuracies
     # and the emulation's agreement with the classical labels
-    summary = (
-        "max_error",
-        "circuit_error",
-        "fidelity",
-        "success_probability",
-        "queries",
-        "accuracy",
-        "label_agreement",
-    )
 
     def _study(self):
         # partial: the paper node has a _target_ of its own and must not be instantiated

@@ -9,6 +9,7 @@ from qmlrepro.papers.qresnet.claims import (
     EMULATION_AGREEMENT,
     QRAM_REGIMES,
     QUERY_REFERENCE_NOTE,
+    SUMMARY,
     ancillas_linear,
     primitives_exact,
     query_slope,
@@ -44,6 +45,7 @@ def _primitive_size(record_dims: dict) -> str:
 @register_section
 class QresnetSection(ReportSection):
     paper_id = "qresnet"
+    summary = SUMMARY
     title = "Fully coherent quantum ResNet inference (Rattew et al., arXiv 2510.07195)"
     claim = (
         "Residual blocks normalize(psi + erf(0.8 W psi)) with multi-filter convolutions, a "

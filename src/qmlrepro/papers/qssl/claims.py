@@ -81,3 +81,9 @@ CLAIMS = (
     QUANTUM_SHOTS_BEATS_CLASSICAL,
     NOISY_QUANTUM_AS_ACCURATE,
 )
+
+SUMMARY = {  # headline records per job for DVC (results/summary/<job>.json), with their range
+    "probe_best_accuracy": (0.0, 1.0),
+    "probe_final_accuracy": (0.0, 1.0),
+    "test_accuracy": (0.0, 1.0),
+}

@@ -23,8 +23,6 @@ from qmlrepro.training.seeding import seeded
 
 
 class QsslExperiment(Experiment):
-    summary = ("probe_best_accuracy", "probe_final_accuracy", "test_accuracy")
-
     def _augment(self) -> BatchAugment:
         name = self.cfg.dataset.name
         spec = self.cfg.paper.augment.get(name)

@@ -4,6 +4,7 @@ paired quantum - classical differences, ibmq_paris-noise inference and the width
 from dataclasses import replace
 
 from qmlrepro.config.compose import compose_config
+from qmlrepro.errors import DataError
 from qmlrepro.papers.qssl.claims import (
     DIFFERENCE_BOUNDS,
     NOISY_QUANTUM_AS_ACCURATE,
@@ -13,6 +14,7 @@ from qmlrepro.papers.qssl.claims import (
     PAPER_GAP,
     QUANTUM_EXACT_BEATS_CLASSICAL,
     QUANTUM_SHOTS_BEATS_CLASSICAL,
+    SUMMARY,
 )
 from qmlrepro.records import Table
 from qmlrepro.report.claims import Status, Verdict
@@ -25,7 +27,7 @@ from qmlrepro.report.section import (
     register_section,
     summary_table,
 )
-from qmlrepro.report.stats import Interval, paired_interval
+from qmlrepro.report.stats import PERCENT, Interval, paired_interval
 
 # (key of the paper's number in claims.PAPER_ACCURACY, label, the records' model and training
 # backend): the paper's four representation networks at W = 8
@@ -78,7 +80,9 @@ class Main:
 
     def select(self, key: str, name: str, **dims) -> Table:
         spec = next(spec for k, _, spec in MAIN if k == key)
-        return self.results.select(name, **spec, width=MAIN_WIDTH, steps=self.steps, **dims)
+        if self.steps is not None:  # None: the profile did not compose; no horizon filter
+            dims["steps"] = self.steps
+        return self.results.select(name, **spec, width=MAIN_WIDTH, **dims)
 
 
 def _pct(i: Interval | None) -> str:
@@ -149,6 +153,7 @@ def _noise_verdict(noisy: Table, classical: Table) -> Verdict:
 @register_section
 class QsslSection(ReportSection):
     paper_id = "qssl"
+    summary = SUMMARY
     order = 10
     title = "qssl: Quantum Self-Supervised Learning (Jaderberg et al., arXiv 2103.14653)"
     claim = (
@@ -201,7 +206,7 @@ class QsslSection(ReportSection):
             markdown += [
                 f"Linear-probe test accuracy (%), {heading}:",
                 "",
-                summary_table(rows, 100.0),
+                summary_table(rows, 100.0, bounds=PERCENT),
                 "",
             ]
 
@@ -271,7 +276,10 @@ class QsslSection(ReportSection):
         noisy_shots = main.select("quantum-ring-shots", accuracy, backend="aer_noise")
         images = main.select("classical", "n_images", backend="torch", stage="evaluate")
         images += main.select("quantum-ring", "n_images", backend="aer_noise")
-        n = int(images.records[0].value) if images else 0
+        counts = {int(r.value) for r in images}
+        if len(counts) > 1:  # the paired differences below assume the same images
+            raise DataError(f"the inference stages scored different numbers of images: {counts}")
+        n = counts.pop() if counts else 0
         rows = [
             Row("classical (torch)", classical),
             Row("quantum ring, exact-trained, exact inference", exact),
@@ -288,7 +296,7 @@ class QsslSection(ReportSection):
         markdown = [
             f"Inference on the same {n} unseen test images with the trained encoder and probe (%):",
             "",
-            summary_table(rows, 100.0),
+            summary_table(rows, 100.0, bounds=PERCENT),
             "",
             f"Paired: noisy quantum − classical {_pct(vs_classical)} points; noisy − exact "
             f"quantum {_pct(noise_cost)} points.",
