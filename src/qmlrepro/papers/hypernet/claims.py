@@ -81,9 +81,6 @@ def intermediate_depth(task: str, depths: list[int]) -> CurveArgmax | None:
 
 SUMMARY = {  # headline records per job for DVC (results/summary/<job>.json), with their range
     "p_opt": (0.0, 1.0),
-    "expected_test_accuracy": (0.0, 1.0),
     "hit_within_budget": (0.0, 1.0),
     "best_test_accuracy": (0.0, 1.0),
-    "excess_cost": (0.0, None),
-    "best_of_budget_excess": (0.0, None),
 }

@@ -95,10 +95,7 @@ def query_slope(k: int) -> PowerLawSlope:
 
 SUMMARY = {  # headline records per job for DVC (results/summary/<job>.json), with their range
     "fidelity": (0.0, 1.0),
-    "success_probability": (0.0, 1.0),
     "queries": (0.0, None),
     "accuracy": (0.0, 1.0),
     "label_agreement": (0.0, 1.0),
-    "max_error": (0.0, None),
-    "circuit_error": (0.0, None),
 }

@@ -24,6 +24,7 @@ from qmlrepro.report.section import (
     ReportSection,
     Row,
     SectionBody,
+    Series,
     register_section,
     summary_table,
 )
@@ -357,7 +358,8 @@ class QsslSection(ReportSection):
             for steps, rows in trained.groups("steps").items():
                 if steps != main.steps:
                     ablation[f"{kind} (ours)"] = rows
-        if not ablation:
+        if not ablation:  # an empty series: `dvc plots show` draws an empty figure, no error
+            plots.series.append(Series("width_ablation", "width", "probe_best_accuracy", {}))
             note = (
                 "Width ablation (W = 2..8): runs in the `paper` profile only; not run in this one."
             )
