@@ -119,3 +119,17 @@ def test_the_report_grep_catches_job_names_and_regexes():
         jobs,
     )
     assert len(caught) == 5 and "eval-{b}" not in "".join(caught) and "ok =" not in "".join(caught)
+
+
+def test_every_curve_a_report_draws_is_declared_for_dvc_plots():
+    """A section's curve (``plots.curves("<name>", ...)`` or a hand-made ``Series("<name>"``) is
+    written to results/series/<paper>_<name>.csv; dvc.yaml must declare exactly those files, or
+    `dvc plots show` misses a curve (or reports a file no report writes)."""
+    drawn = set()
+    for path in sorted(PAPERS.glob("*/report.py")):
+        text = path.read_text()
+        for name in re.findall(r"(?:\.curves|\bSeries)\(\s*\"([A-Za-z0-9_]+)\"", text):
+            drawn.add(f"results/series/{path.parent.name}_{name}.csv")
+    dvc = yaml.safe_load((project_root() / "dvc.yaml").read_text())
+    declared = {next(iter(entry)) for entry in dvc["plots"]}
+    assert drawn and drawn == declared

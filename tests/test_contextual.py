@@ -166,7 +166,9 @@ def test_contextual_sweep_trains_resumes_and_evaluates_the_circuit(project):
     # DVC's summary of the evaluation: the circuit's KLs per task, clipped at 0
     summary = summarize_records(JobResult.read(shots_path), SUMMARY)
     assert set(summary) == {"test_kl"} and "k:2/n:4" in summary["test_kl"]
-    assert summary["test_kl"]["k:2/n:4"]["n"] == 1 and "std" not in summary["test_kl"]["k:2/n:4"]
+    assert (
+        summary["test_kl"]["k:2/n:4"]["n_seeds"] == 1 and "std" not in summary["test_kl"]["k:2/n:4"]
+    )
 
     # the experiment reads shots from its executor and the input cap from the context
     cfg = compose_config(["job=contextual-quantum", "model=contextual/quantum", *common])

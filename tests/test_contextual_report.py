@@ -95,5 +95,5 @@ def test_kl_against_memory_is_written_as_a_series(tmp_path):
     assert quantum[0] == 4 and quantum[1].estimate == pytest.approx(0.0015) and quantum[1].n == 3
     gru = dict(series.points["GRU n=6 k=2"])
     assert set(gru) == {4, 14} and gru[14].estimate == pytest.approx(0.085)
-    assert series.csv().splitlines()[0] == "memory,line,test_kl,ci_low,ci_high,n"
+    assert series.csv().splitlines()[0] == "memory,line,test_kl,ci_low,ci_high,n_seeds"
     assert sink.written and "contextual_kl_vs_memory.png" in body.markdown

@@ -328,7 +328,7 @@ def test_report_reads_the_evaluation_points(tmp_path):
     assert [x for x, _ in points] == [100, 1000]
     assert [ci.estimate for _, ci in points] == pytest.approx([25.0, 56.25])
     assert points[1][1].n == 2 and points[1][1].low < 56.25 < points[1][1].high
-    assert accuracy.csv().splitlines()[0] == "shots,line,accuracy,ci_low,ci_high,n"
+    assert accuracy.csv().splitlines()[0] == "shots,line,accuracy,ci_low,ci_high,n_seeds"
     error = series["attention_error_vs_shots"]
     assert [ci.estimate for _, ci in error.points["MNIST 10-class (aer_shots)"]] == pytest.approx(
         [0.1, 0.03]

@@ -150,7 +150,7 @@ def test_p_opt_against_depth_is_written_as_a_dvc_series(tmp_path):
     assert all(ci.n == 3 and ci.has_interval for _, ci in points)
     assert max(points, key=lambda p: p[1].estimate)[0] == 2
     csv = series.csv().splitlines()
-    assert csv[0] == "depth,line,p_opt,ci_low,ci_high,n" and len(csv) == 4
+    assert csv[0] == "depth,line,p_opt,ci_low,ci_high,n_seeds" and len(csv) == 4
     assert (tmp_path / "plots" / "hypernet_p_opt_vs_depth.png").is_file()
 
 

@@ -86,7 +86,7 @@ def test_dvc_reads_summary_metrics_and_plots(smoke_project):
     files = next(iter(metrics.values()))["data"]
     summary = files["results/summary/example-mlp.json"]["data"]
     accuracy = summary["train"]["test_accuracy"]
-    assert accuracy["n"] == 2 and 0 <= accuracy["ci_low"] <= accuracy["mean"] <= 1
+    assert accuracy["n_seeds"] == 2 and 0 <= accuracy["ci_low"] <= accuracy["mean"] <= 1
     assert summary["eval-torch"]["test_accuracy"]["mean"] == accuracy["mean"]
     # one file per job: accuracy, KL, P_opt and fidelity means are all there
     names = {

@@ -138,7 +138,7 @@ def test_the_section_writes_its_series(tmp_path):
     assert list(queries.points) == ["k = 1", "k = 2"]  # one line per number of blocks
     assert [x for x, _ in queries.points["k = 2"]] == list(SIZES)
     assert queries.points["k = 1"][0][1].n == 3
-    assert queries.csv().splitlines()[0] == "N,line,queries,ci_low,ci_high,n"
+    assert queries.csv().splitlines()[0] == "N,line,queries,ci_low,ci_high,n_seeds"
     assert (tmp_path / "plots" / "qresnet_queries_vs_size.png").is_file()
 
 

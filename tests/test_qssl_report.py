@@ -127,4 +127,4 @@ def test_the_width_ablation_is_a_curve_with_its_dvc_series(tmp_path: Path):
     assert (series.name, series.x, series.y) == ("width_ablation", "width", "probe_best_accuracy")
     assert sorted(series.points) == ["classical (ours)", "quantum-ring (ours)"]
     assert [x for x, _ in series.points["classical (ours)"]] == [2, 8]  # not the main W = 8 run
-    assert series.csv().splitlines()[0] == "width,line,probe_best_accuracy,ci_low,ci_high,n"
+    assert series.csv().splitlines()[0] == "width,line,probe_best_accuracy,ci_low,ci_high,n_seeds"

@@ -84,13 +84,16 @@ def test_job_tables_carry_the_runs_dimensions_and_summaries_give_t_intervals():
                         "profile": "smoke", "seed": 1, "mlflow_run_id": "r1"}  # fmt: skip
     summary = summarize_records(job, {"p_opt": (0.0, 1.0)})
     stats = summary["p_opt"]["task:t/depth:1"]
-    assert stats["mean"] == pytest.approx(0.6) and stats["n"] == 3
+    assert stats["mean"] == pytest.approx(0.6) and stats["n_seeds"] == 3
     assert stats["std"] == pytest.approx(0.1)
     # t_{0.975, 2} = 4.3027: the interval scipy gives for three seeds
     assert stats["ci_high"] - stats["mean"] == pytest.approx(4.3027 * 0.1 / 3**0.5, rel=1e-4)
     assert "seconds" not in summary
     one = summarize_records(_job({0: per_seed[0]}), {"seconds": (0.0, None)})
-    assert one["seconds"]["task:t"] == {"mean": 1.0, "n": 1}  # no std, no interval from one seed
+    assert one["seconds"]["task:t"] == {
+        "mean": 1.0,
+        "n_seeds": 1,
+    }  # no std, no interval from one seed
 
 
 def test_summaries_clip_to_the_range_restrict_by_stage_and_count_diverged_runs():
@@ -101,7 +104,7 @@ def test_summaries_clip_to_the_range_restrict_by_stage_and_count_diverged_runs()
         per_seed[seed] = records
     stats = summarize_records(_job(per_seed), {"accuracy": (0.0, 1.0)})["accuracy"]
     assert stats["ci_high"] == 1.0 and stats["ci_low"] < 0.99  # the t interval, cut at 1
-    assert stats["n"] == 2 and stats["n_nonfinite"] == 1
+    assert stats["n_seeds"] == 2 and stats["n_nonfinite"] == 1
     assert summarize_records(_job(per_seed), {"evaluate/accuracy": (0.0, 1.0)}) == {}
     assert "accuracy" in summarize_records(_job(per_seed), {"train/accuracy": (0.0, 1.0)})
 

@@ -139,7 +139,15 @@ class JobResult:
         )
 
     @classmethod
-    def read(cls, path: Path) -> "JobResult":
+    def read(cls, path: Path | str) -> "JobResult":
+        """A stage's per-seed metrics file (``results/metrics/<job>/train.json`` or
+        ``eval-<backend>.json``). Raises DataError for a missing or unreadable one."""
+        path = Path(path)
+        if path.parent.name == "summary":
+            raise DataError(
+                f"{path} is a DVC summary (mean/CI per job), not per-seed records: read "
+                "results/metrics/<job>/train.json or eval-<backend>.json"
+            )
         if not path.is_file():
             raise DataError(f"missing metrics file {path}; run its train/evaluate stage first")
         try:
@@ -165,7 +173,7 @@ def summarize_records(result: JobResult, summary: Mapping[str, Bounds]) -> dict[
     takes the name from that stage only) and per combination of the
     record's own dimensions (the run's, :data:`RUN_DIMS`, left out): the mean over seeds, the
     sample std and the Student-t 95% interval (:func:`~qmlrepro.report.stats.mean_interval`)
-    clipped to the range (std and interval absent for one seed), ``n`` finite values and
+    clipped to the range (std and interval absent for one seed), ``n_seeds`` finite values and
     ``n_nonfinite`` (diverged runs, left out of the mean) when there are any.
 
     ``{"test_kl": {"n:4/k:2": {"mean": ..., ...}}}``; a name without dimensions maps straight to
@@ -197,7 +205,7 @@ def summarize_records(result: JobResult, summary: Mapping[str, Bounds]) -> dict[
                 stats["std"] = float(np.std(finite, ddof=1))
             if ci.low is not None and ci.high is not None:
                 stats |= {"ci_low": ci.low, "ci_high": ci.high}
-        stats["n"] = len(finite)
+        stats["n_seeds"] = len(finite)
         if len(finite) < len(values):
             stats["n_nonfinite"] = len(values) - len(finite)
         # a name measured both with and without dimensions keeps the latter under "all"

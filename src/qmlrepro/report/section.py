@@ -38,7 +38,7 @@ class Series:
     """A figure's data as DVC plots reads it: one long-format CSV
     (``results/series/<paper>_<name>.csv``) with columns ``x``, ``line`` (the legend label),
     ``y`` (the mean over seeds), ``ci_low``, ``ci_high`` (its 95% interval; empty for one seed)
-    and ``n``. dvc.yaml's ``plots:`` declares each file with the ``lines`` template
+    and ``n_seeds``. dvc.yaml's ``plots:`` declares each file with the ``lines`` template
     (``.dvc/plots/lines.json``: one coloured line per ``line``), so ``dvc plots show`` /
     ``dvc plots diff`` draw it."""
 
@@ -48,7 +48,7 @@ class Series:
     points: dict[str, list[tuple[float, Interval]]]
 
     def csv(self) -> str:
-        rows = [",".join([self.x, "line", self.y, "ci_low", "ci_high", "n"])]
+        rows = [",".join([self.x, "line", self.y, "ci_low", "ci_high", "n_seeds"])]
         for label, points in self.points.items():
             for x, ci in points:
                 cells = [_cell(x), label.replace(",", ";"), _cell(ci.estimate)]
