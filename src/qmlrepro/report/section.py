@@ -220,13 +220,12 @@ def summary_table(
 
 
 def _clipped(s: Summary, bounds: tuple[float | None, float | None]) -> Summary:
-    """``s`` with its interval cut to the quantity's range (in the table's unit)."""
-    low, high = bounds
+    """``s`` with its interval cut to the quantity's range (in the table's unit), by
+    :meth:`~qmlrepro.report.stats.Interval.clip`."""
     if s.n < 2 or math.isnan(s.ci_low):
         return s
-    ci_low = s.ci_low if low is None else min(max(s.ci_low, low), s.mean)
-    ci_high = s.ci_high if high is None else max(min(s.ci_high, high), s.mean)
-    return replace(s, ci_low=ci_low, ci_high=ci_high)
+    ci = Interval(s.mean, s.ci_low, s.ci_high, s.n, s.confidence).clip(*bounds)
+    return replace(s, ci_low=ci.low, ci_high=ci.high)
 
 
 def difference_verdict(
