@@ -85,16 +85,19 @@ def test_prepare_keeps_train_and_test_thetas_disjoint(tmp_path):
         n=3, k=2, n_train_thetas=20, n_test_thetas=10, sequences_per_theta=1, theta_levels=4
     )
     prepare_sequences(tmp_path, [spec], seed=0)
-    task = load_sequence_task(tmp_path, 3, 2)
+    task = load_sequence_task(tmp_path, 3, 2, theta_levels=4)
     train = {tuple(r.tolist()) for r in task["train_thetas"]}
     test = {tuple(r.tolist()) for r in task["test_thetas"]}
-    assert len(test) == 10 and not train & test
+    # a small alphabet is drawn without replacement: 20 distinct training vectors
+    assert len(train) == 20 and len(test) == 10 and not train & test
+    assert {v for row in train | test for v in row} <= {2 * math.pi * m / 4 for m in range(4)}
 
 
 def test_impossible_disjoint_split_is_a_clear_error(tmp_path):
-    # 2 levels on C(3,2) = 3 edges give 8 angle vectors: 8 train draws can cover all of them.
+    # 2 levels on C(3,2) = 3 edges give 8 angle vectors: 8 + 1 cannot be disjoint.
     spec = SequenceTaskSpec(
-        n=3, k=2, n_train_thetas=200, n_test_thetas=1, sequences_per_theta=1, theta_levels=2
+        n=3, k=2, n_train_thetas=8, n_test_thetas=1, sequences_per_theta=1, theta_levels=2
     )
-    with pytest.raises(DataError, match="disjoint from training"):
+    with pytest.raises(DataError, match="exceed the 8 that theta_levels=2 allows"):
         prepare_sequences(tmp_path, [spec], seed=0)
+    assert not list(tmp_path.iterdir())  # refused before anything was written

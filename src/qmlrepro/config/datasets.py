@@ -73,8 +73,13 @@ class GaussianConfig(DatasetConfig):
 
 @dataclass
 class SequenceTaskConfig:
+    """One task; null fields take the dataset-level value (``theta_levels`` included)."""
+
     n: int = 4
     k: int = 2
+    theta_levels: int | None = None
+    n_train_thetas: int | None = None
+    n_test_thetas: int | None = None
 
 
 @dataclass
@@ -88,6 +93,12 @@ class SequenceConfig(DatasetConfig):
     theta_levels: int | None = None  # null: continuous angles in [0, 2 pi)
     seed: int = 7
 
+    def task_value(self, task: SequenceTaskConfig, key: str) -> int | None:
+        """A task's own ``key`` (theta_levels, n_train_thetas, n_test_thetas), else the
+        dataset's."""
+        own = getattr(task, key)
+        return getattr(self, key) if own is None else own
+
     def __post_init__(self) -> None:
         super().__post_init__()
         if not self.tasks:
@@ -96,6 +107,12 @@ class SequenceConfig(DatasetConfig):
             if not 1 <= task.k <= task.n <= 16:
                 raise ConfigError(
                     f"dataset.tasks[{i}] = (n={task.n}, k={task.k}) needs 1 <= k <= n <= 16"
+                )
+            for key in ("n_train_thetas", "n_test_thetas"):
+                require_positive(f"dataset.tasks[{i}].{key}", getattr(task, key))
+            if task.theta_levels is not None and task.theta_levels < 2:
+                raise ConfigError(
+                    f"dataset.tasks[{i}].theta_levels={task.theta_levels} must be >= 2 or null"
                 )
         for key in ("n_train_thetas", "n_test_thetas", "sequences_per_theta"):
             require_positive(f"dataset.{key}", getattr(self, key), allow_none=False)

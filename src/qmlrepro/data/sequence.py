@@ -38,24 +38,54 @@ BASIS_ROTATIONS = torch.tensor(
 
 @dataclass(frozen=True)
 class SequenceTaskSpec:
+    """One task of the dataset: n qubits, k-uniform hyperedges, its angle alphabet and sizes.
+
+    ``theta_levels``: None draws continuous angles uniform in [0, 2 pi); L >= 2 draws each angle
+    from the L levels 2 pi m / L. L = 2 is the standard (binary) hypergraph state, theta_e in
+    {0, pi}: part A is then C(n, k) bits and the task set is the finite 2^C(n, k) hypergraphs."""
+
     n: int
     k: int
     n_train_thetas: int
     n_test_thetas: int
     sequences_per_theta: int
-    theta_levels: int | None = None  # None: continuous angles; L: angles 2 pi m / L
+    theta_levels: int | None = None
 
     @property
     def name(self) -> str:
-        return f"n{self.n}_k{self.k}"
+        """File stem in the prepared folder: ``n4_k2`` (continuous), ``n4_k2_L2`` (binary)."""
+        return task_name(self.n, self.k, self.theta_levels)
 
     def validate(self) -> None:
+        """Raises:
+        DataError: k outside [1, n], n > 16, or more test angle vectors than the alphabet has
+            beyond the training ones."""
         if not 1 <= self.k <= self.n:
             raise DataError(f"sequence task needs 1 <= k <= n, got n={self.n}, k={self.k}")
         if self.n > 16:
             raise DataError(
                 f"sequence task n={self.n} is too large for exact statevectors (n <= 16)"
             )
+        if self.theta_levels is not None:
+            alphabet = self.theta_levels ** math.comb(self.n, self.k)
+            if self.n_train_thetas + self.n_test_thetas > alphabet:
+                raise DataError(
+                    f"task {self.name}: {self.n_train_thetas} train + {self.n_test_thetas} test "
+                    f"angle vectors exceed the {alphabet} that theta_levels={self.theta_levels} "
+                    "allows; lower n_train_thetas / n_test_thetas for this task"
+                )
+
+
+def task_name(n: int, k: int, theta_levels: int | None = None) -> str:
+    """``n<n>_k<k>``, with ``_L<levels>`` for discretised angles."""
+    return f"n{n}_k{k}" + ("" if theta_levels is None else f"_L{theta_levels}")
+
+
+def angle_alphabet(theta_levels: int | None) -> str:
+    """The record dimension ``angles`` of a task: "continuous", "binary" (L = 2) or "L<L>"."""
+    if theta_levels is None:
+        return "continuous"
+    return "binary" if theta_levels == 2 else f"L{theta_levels}"
 
 
 def hyperedges(n: int, k: int) -> list[tuple[int, ...]]:
@@ -137,25 +167,42 @@ def teacher_forced_p_one(
     return torch.stack(p_one, dim=1)
 
 
-def theta_blind_probabilities(bases: torch.Tensor, n: int, k: int, chunk: int = 64) -> torch.Tensor:
-    """Outcome distribution (S, 2^n) of the theta-averaged state in each sequence's bases.
+def theta_blind_probabilities(bases: torch.Tensor, n: int, k: int) -> torch.Tensor:
+    """Outcome distribution (S, 2^n), float64, of the theta-averaged state in each sequence's
+    bases (S, n) (entries index BASES, qubit j = column j).
 
     Averaging |H_theta><H_theta| over independent uniform angles (or any L >= 2 equally spaced
-    levels) keeps the entry (x, y) = 2^-n only where x and y switch on the same hyperedges, so
-    the mean state is 2^-n sum_c |v_c><v_c| over those classes c (v_c = sum of the class's basis
-    states). Conditioned on earlier outcomes it is the Bayes-optimal predictor that ignores part
-    A: a model whose KL is at this floor has used nothing of the angles."""
+    levels) keeps the entry (x, y) = 2^-n only where x and y switch on the same hyperedges. A
+    basis state x with Hamming weight >= k switches on the k-subsets of its support, a set no
+    other x shares; every x of weight < k switches on none. So the mean state is
+    2^-n (I - P_low + |v><v|), P_low the projector on the weight < k states and v their sum, and
+    in a product basis |<o|U_b|x>|^2 = prod_j (1/2 for X or Y; [o_j = x_j] for Z). Conditioned on
+    earlier outcomes it is the Bayes-optimal predictor that ignores part A: a model whose KL is at
+    this floor has used nothing of the angles.
+
+    Memory is O(2^n n) per sequence of a chunk (2^22 amplitudes), never classes x amplitudes
+    (n = 12, k = 3 needed 16.9 GB per chunk in the class-by-class form)."""
     bits = basis_bits(n)
-    on_edge = torch.stack([bits[:, list(e)].all(dim=1) for e in hyperedges(n, k)], dim=1)
-    _, cls = torch.unique(on_edge, dim=0, return_inverse=True)
-    classes = torch.nn.functional.one_hot(cls).T.to(torch.complex128)  # (C, 2^n)
+    v_low = (bits.sum(dim=1) < k).to(torch.complex128)  # sum of the weight < k basis states
+    # sum over low x of prod_j |<o_j|U_b_j|x_j>|^2 = 2^-(n - z) * #{x : |x| < k, x = o on the z
+    # Z-measured qubits}; with w ones of o among them that count is sum_{j < k - w} C(n - z, j)
+    count = torch.tensor(
+        [
+            [sum(math.comb(n - z, j) for j in range(k - w)) for w in range(n + 1)]
+            for z in range(n + 1)
+        ],
+        dtype=torch.float64,
+    )
+    chunk = max(1, 2**22 // 2**n)
     out = []
     for start in range(0, len(bases), chunk):
         part = bases[start : start + chunk]
-        s, c = len(part), len(classes)
-        states = classes.repeat(s, 1)
-        rotated = rotate_to_bases(states, part.repeat_interleave(c, dim=0), n)
-        out.append((rotated.abs() ** 2).reshape(s, c, -1).sum(dim=1) / 2**n)
+        is_z = part == BASES.index("Z")  # (s, n)
+        z = is_z.sum(dim=1)  # (s,)
+        w = (bits.unsqueeze(0) & is_z.unsqueeze(1)).sum(dim=-1)  # (s, 2^n) ones of o on Z qubits
+        low_mass = count[z.unsqueeze(1), w] * 0.5 ** (n - z).unsqueeze(1).double()
+        rotated = rotate_to_bases(v_low.expand(len(part), -1), part, n)
+        out.append((1.0 - low_mass + rotated.abs() ** 2) / 2**n)
     return torch.cat(out)
 
 
@@ -187,6 +234,24 @@ def _disjoint_test_thetas(
     )
 
 
+ENUMERABLE = 2**24  # alphabets up to this size are drawn without replacement
+
+
+def _distinct_thetas(
+    spec: SequenceTaskSpec, n_edges: int, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Train and test angle vectors as distinct members of a small finite alphabet (every
+    hypergraph at most once: with 64 binary hypergraphs, 48 draws with replacement would repeat
+    a third of them), disjoint by construction."""
+    levels = spec.theta_levels
+    picked = torch.randperm(levels**n_edges, generator=gen)[
+        : spec.n_train_thetas + spec.n_test_thetas
+    ]
+    digits = (picked.unsqueeze(1) // levels ** torch.arange(n_edges)) % levels  # edge e: digit e
+    thetas = 2 * math.pi * digits.double() / levels
+    return thetas[: spec.n_train_thetas], thetas[spec.n_train_thetas :]
+
+
 def sample_split(
     spec: SequenceTaskSpec, thetas: torch.Tensor, gen: torch.Generator, chunk: int = 512
 ) -> dict[str, torch.Tensor]:
@@ -216,16 +281,20 @@ def sample_split(
 
 
 def prepare_sequences(out_dir: Path, specs: list[SequenceTaskSpec], seed: int) -> dict:
+    for spec in specs:  # every task checked before anything is written
+        spec.validate()
     make_dir(out_dir)
     entries = {}
     for spec in specs:
-        spec.validate()
         gen = torch_generator(seed, "sequence", spec.name)  # one stream per task
         n_edges = math.comb(spec.n, spec.k)
-        train_thetas = _draw_thetas(spec.n_train_thetas, n_edges, spec.theta_levels, gen)
-        test_thetas = _disjoint_test_thetas(
-            train_thetas, spec.n_test_thetas, spec.theta_levels, gen
-        )
+        if spec.theta_levels is not None and spec.theta_levels**n_edges <= ENUMERABLE:
+            train_thetas, test_thetas = _distinct_thetas(spec, n_edges, gen)
+        else:
+            train_thetas = _draw_thetas(spec.n_train_thetas, n_edges, spec.theta_levels, gen)
+            test_thetas = _disjoint_test_thetas(
+                train_thetas, spec.n_test_thetas, spec.theta_levels, gen
+            )
         tensors = {}
         for split, thetas in (("train", train_thetas), ("test", test_thetas)):
             for key, value in sample_split(spec, thetas, gen).items():
@@ -233,6 +302,7 @@ def prepare_sequences(out_dir: Path, specs: list[SequenceTaskSpec], seed: int) -
         info = {
             "n": spec.n,
             "k": spec.k,
+            "angles": angle_alphabet(spec.theta_levels),
             "n_hyperedges": n_edges,
             "theta_levels": spec.theta_levels,
             "n_train_sequences": len(tensors["train_outcomes"]),
@@ -252,5 +322,9 @@ def prepare_sequences(out_dir: Path, specs: list[SequenceTaskSpec], seed: int) -
     return entries
 
 
-def load_sequence_task(root: str | Path, n: int, k: int) -> dict[str, torch.Tensor]:
-    return load_tensors(Path(root), f"n{n}_k{k}")
+def load_sequence_task(
+    root: str | Path, n: int, k: int, theta_levels: int | None = None
+) -> dict[str, torch.Tensor]:
+    """The prepared tensors of task (n, k, theta_levels) under ``root`` (see :func:`sample_split`
+    for the keys, prefixed ``train_`` / ``test_``)."""
+    return load_tensors(Path(root), task_name(n, k, theta_levels))
