@@ -31,10 +31,12 @@ TORCH64 = TorchStatevector(device="cpu", dtype="float64")
 BASIS_GATES = {0: ("h",), 1: ("sdg", "h"), 2: ()}  # X, Y, Z: rotate the eigenbasis to Z
 
 
-def _split(n: int, k: int, thetas: int = 3, per: int = 4, seed: int = 0):
-    spec = SequenceTaskSpec(n, k, thetas, 1, per)
+def _split(n: int, k: int, thetas: int = 3, per: int = 4, seed: int = 0, binary: bool = False):
+    spec = SequenceTaskSpec(n, k, thetas, 1, per, theta_levels=2 if binary else None)
     g = torch.Generator().manual_seed(seed)
     draws = 2 * math.pi * torch.rand(thetas, math.comb(n, k), generator=g, dtype=torch.float64)
+    if binary:  # theta_e in {0, pi}: standard hypergraph states
+        draws = math.pi * torch.randint(0, 2, (thetas, math.comb(n, k)), generator=g).double()
     return sample_split(spec, draws, g)
 
 
@@ -83,9 +85,10 @@ def test_sampled_outcomes_follow_the_conditionals():
         )
 
 
-@pytest.mark.parametrize(("n", "k"), [(4, 2), (6, 3)])
-def test_khrnn_with_ideal_parameters_is_exact(n, k):
-    data = _split(n, k)
+@pytest.mark.parametrize(("n", "k", "binary"), [(4, 2, False), (6, 3, False), (5, 2, True),
+                                               (4, 3, True)])  # fmt: skip
+def test_khrnn_with_ideal_parameters_is_exact(n, k, binary):
+    data = _split(n, k, thetas=8, binary=binary)
     model = QuantumHRNN(n, k, TORCH64).double()
     with torch.no_grad():
         model.circuit.weights.copy_(IDEAL_CELL_WEIGHTS)
@@ -115,60 +118,84 @@ def test_contextual_sweep_trains_resumes_and_evaluates_the_circuit(project):
     from qmlrepro.papers.contextual.experiment import ContextualExperiment
     from qmlrepro.stages import evaluate, train
 
-    specs = [SequenceTaskSpec(4, 2, 8, 4, 4), SequenceTaskSpec(5, 3, 8, 4, 4)]
+    # the smoke profile's tasks: binary n = 3, k = 2 (8 hypergraphs) and continuous n = 4, k = 2
+    specs = [SequenceTaskSpec(3, 2, 6, 2, 4, theta_levels=2), SequenceTaskSpec(4, 2, 8, 4, 4)]
     prepare_sequences(project / "data" / "sequence", specs, seed=7)
     common = ["profile=smoke", "paper=contextual", "profile.seeds=[0]"]
     quantum = json.loads(
         train(["job=contextual-quantum", "model=contextual/quantum", *common]).read_text()
     )
     q = _table(quantum)
-    # dims: the task (n, k), model size d and its memory, learning rate (its value) and restart
-    assert q.select("test_kl", n=4, k=2, size=4, memory=4, lr=0.05, restart=0).one() >= 0
-    assert q.select("val_kl", n=5, k=3, size=5, memory=5, lr=0.01, restart=3)
+    # dims: the task (n, k, angles), model size d and its memory, learning rate and restart
+    binary, continuous = (
+        {"n": 3, "k": 2, "angles": "binary"},
+        {"n": 4, "k": 2, "angles": "continuous"},
+    )
+    assert q.select("test_kl", **continuous, size=4, memory=4, lr=0.05, restart=0).one() >= 0
+    assert q.select("val_kl", **binary, size=3, memory=3, lr=0.01, restart=3)
     assert q.levels("restart") == [0, 1, 2, 3] and q.levels("lr") == [0.01, 0.05]
     assert not q.select("memory") and not q.select("lr")  # dimensions, not values
+    assert set(q.select("converged").levels("n")) == {3, 4}  # every run says if it converged
     assert quantum["describe"]["n4_k2/d4/parameters"] == 2 + 9
 
     gru = json.loads(train(["job=contextual-gru", "model=contextual/gru", *common]).read_text())
     g = _table(gru)
-    assert g.select("test_kl", n=4, k=2, size=2, memory=2, lr=0.003, restart=0)
-    assert g.select("train_kl", n=5, k=3, size=4, lr=0.01)
+    assert g.select("test_kl", **continuous, size=2, memory=2, lr=0.003, restart=0)
+    assert g.select("train_kl", **binary, size=4, lr=0.01)
     assert g.levels("restart") == [0]
     # a rerun of the finished job trains afresh (a new run) to identical numbers, timings aside
     again = json.loads(train(["job=contextual-gru", "model=contextual/gru", *common]).read_text())
     assert again["runs"][0]["mlflow_run_id"] != gru["runs"][0]["mlflow_run_id"]
     assert _untimed(again) == _untimed(gru)
-    floor = g.select("blind_kl", n=4, k=2).one()
-    assert floor == q.select("blind_kl", n=4, k=2).one() > 0  # same test split, same floor
+    floor = g.select("blind_kl", **continuous).one()
+    assert floor == q.select("blind_kl", **continuous).one() > 0  # same test split, same floor
     with pytest.raises(ConfigError, match="is classical"):
         evaluate("contextual-gru", "aer_statevector")
+    # the m-bit bottleneck: m = C - j bits for j in sweep.bits_below_edges (C = 3 here)
+    job = ["job=contextual-bottleneck", "model=contextual/bottleneck", *common]
+    bottleneck = _table(json.loads(train(job).read_text()))
+    assert bottleneck.select("test_kl", **binary).levels("memory") == [2, 3]
+    assert not bottleneck.select("test_kl", **continuous)  # sweep.angles: binary tasks only
+    # the probe: bounds for every m on the binary task only, one seed
+    probe = _table(json.loads(train(["job=contextual-probe", "model=contextual/probe", *common])
+                              .read_text()))  # fmt: skip
+    assert probe.select("kl_lower", **binary).levels("memory") == [0, 1, 2, 3]
+    assert not probe.select("kl_lower", **continuous)
+    assert probe.select("kl_upper", **binary, memory=3).one() == 0.0
+    assert probe.select("kl_lower", **binary, memory=0).one() == pytest.approx(
+        probe.select("kl_upper", **binary, memory=0).one()
+    )
+    with pytest.raises(ConfigError, match="no circuit"):
+        evaluate("contextual-probe", "aer_statevector")
 
     # the trained k-HRNN through Aer: exactly the torch numbers without shots, close with them
     exact = _table(json.loads(evaluate("contextual-quantum", "aer_statevector").read_text()))
-    for n, k in ((4, 2), (5, 3)):
+    for task in (binary, continuous):
         # Aer's statevector vs the exact float64 torch reference (exact_kl) on the same weights
-        on_aer = exact.select("test_kl", n=n, k=k).one()
-        assert on_aer == pytest.approx(exact.select("exact_kl", n=n, k=k).one(), abs=1e-6)
+        on_aer = exact.select("test_kl", **task).one()
+        assert on_aer == pytest.approx(exact.select("exact_kl", **task).one(), abs=1e-6)
         # evaluated: the try (lr, restart) with the lowest validation KL, 2 lrs x 4 restarts
-        tries = q.select("val_kl", n=n, k=k).records
+        tries = q.select("val_kl", **task).records
         assert len(tries) == 8
         best = min(tries, key=lambda r: r.value).dims
-        chosen = q.select("test_kl", n=n, k=k, lr=best["lr"], restart=best["restart"]).one()
-        assert exact.select("exact_kl", n=n, k=k).one() == pytest.approx(chosen)
+        chosen = q.select("test_kl", **task, lr=best["lr"], restart=best["restart"]).one()
+        assert exact.select("exact_kl", **task).one() == pytest.approx(chosen)
     shots_path = evaluate("contextual-quantum", "aer_shots")
     shots = _table(json.loads(shots_path.read_text()))
-    for n, k in ((4, 2), (5, 3)):
-        assert shots.select("test_kl", n=n, k=k).one() != exact.select("test_kl", n=n, k=k).one()
-    assert shots.select("test_kl", n=4, k=2).one() < exact.select("test_kl", n=4, k=2).one() + 0.1
+    for task in (binary, continuous):
+        assert shots.select("test_kl", **task).one() != exact.select("test_kl", **task).one()
+    assert (
+        shots.select("test_kl", **continuous).one()
+        < exact.select("test_kl", **continuous).one() + 0.1
+    )
     # the smoke profile declares no sweep: aer_shots' own shot count, no shots dimension
     assert shots.select("shots").one() == 1000 and exact.select("shots").one() == 0
     assert not shots.levels("shots")
     # DVC's summary of the evaluation: the circuit's KLs per task, clipped at 0
     summary = summarize_records(JobResult.read(shots_path), SUMMARY)
-    assert set(summary) == {"test_kl"} and "k:2/n:4" in summary["test_kl"]
-    assert (
-        summary["test_kl"]["k:2/n:4"]["n_seeds"] == 1 and "std" not in summary["test_kl"]["k:2/n:4"]
-    )
+    key = "angles:continuous/k:2/n:4"
+    assert set(summary) == {"test_kl"} and key in summary["test_kl"]
+    assert summary["test_kl"][key]["n_seeds"] == 1 and "std" not in summary["test_kl"][key]
 
     # the experiment reads shots from its executor and the input cap from the context
     cfg = compose_config(["job=contextual-quantum", "model=contextual/quantum", *common])
@@ -177,28 +204,33 @@ def test_contextual_sweep_trains_resumes_and_evaluates_the_circuit(project):
                      reference=TORCH64, eval_inputs=2)  # fmt: skip
     capped = Table(ContextualExperiment(cfg).evaluate(ctx))
     assert capped.select("shots").one() == 200
-    assert capped.select("test_kl", n=4, k=2).one() != shots.select("test_kl", n=4, k=2).one()
+    assert (
+        capped.select("test_kl", **continuous).one() != shots.select("test_kl", **continuous).one()
+    )
     # on 2 sequences, not all
-    assert capped.select("exact_kl", n=4, k=2).one() != exact.select("exact_kl", n=4, k=2).one()
+    assert (
+        capped.select("exact_kl", **continuous).one()
+        != exact.select("exact_kl", **continuous).one()
+    )
 
-    # the report section reads all of it: KL table, circuit table, plot, a verdict per claim
+    # the report section reads all of it: probe, trainability, achievability, continuous and
+    # circuit tables, the probe plot, a verdict per claim
     from qmlrepro.papers.contextual.report import ContextualSection
     from qmlrepro.report.section import PlotSink
     from qmlrepro.report.writer import collect
 
     stages = [("train", None), ("evaluate", "aer_statevector"), ("evaluate", "aer_shots")]
-    papers, _ = collect(
-        project / "results",
-        {"contextual-quantum": {"stages": stages}, "contextual-gru": {"stages": stages[:1]}},
-    )
+    jobs = {"contextual-quantum": {"stages": stages}}
+    jobs |= {f"contextual-{m}": {"stages": stages[:1]} for m in ("gru", "bottleneck", "probe")}
+    papers, _ = collect(project / "results", jobs)
     sink = PlotSink(project / "plots", project, "contextual")
     body = ContextualSection().body(papers["contextual"], sink)
-    assert "| 4 | 2 | 5 |" in body.markdown and "| 5 | 3 | 9 |" in body.markdown
+    assert "### Exact memory probe" in body.markdown and "| 3 | 2 | 3 |" in body.markdown
+    assert "runs succeeding" in body.markdown and "m-bit bottleneck" in body.markdown
     assert "| Aer statevector | Aer shots (1,000 shots) |" in body.markdown and sink.written
     assert body.verdicts and not body.verdict  # typed: one verdict per claim and task
     (series,) = sink.series
-    assert set(series.points) == {f"{m} n={n} k={k}" for m in ("k-HRNN", "GRU")
-                                  for n, k in ((4, 2), (5, 3))}  # fmt: skip
+    assert series.name == "probe_bounds" and "lower n=3 k=2" in series.points
 
 
 def _untimed(written: dict) -> list[dict]:
@@ -237,7 +269,8 @@ def test_report_reads_evaluations_with_and_without_a_sweep_prefix():
 
     def point(kl, count, **sweep):
         values = {"test_kl": kl, "exact_kl": 0.01, "seconds": 2.0}
-        records = [Record(m, v, {"n": 4, "k": 2, **sweep}) for m, v in values.items()]
+        task = {"n": 4, "k": 2, "angles": "continuous"}
+        records = [Record(m, v, {**task, **sweep}) for m, v in values.items()]
         return [*records, Record("shots", count, sweep)]
 
     def result(backend, records):
@@ -257,19 +290,21 @@ def test_report_reads_evaluations_with_and_without_a_sweep_prefix():
     assert [(p, shots) for p, _, shots in sweep_points(exact.table())] == [((), 0)]
     jobs = {("contextual-quantum", "eval-aer_shots"): swept,
             ("contextual-quantum", "eval-aer_statevector"): exact}  # fmt: skip
-    table = "\n".join(ContextualSection._circuit_table(PaperResults("contextual", jobs), [(4, 2)]))
+    tasks = [(4, 2, "continuous")]
+    table = "\n".join(ContextualSection._circuit_table(PaperResults("contextual", jobs), tasks))
     assert "| Aer statevector | Aer shots (500 shots) | Aer shots (4,000 shots) |" in table
-    assert "| 4 | 2 | 0.0100 | 0.0100 (2 s) | 0.2000 (2 s) | 0.0500 (2 s) |" in table
+    assert "| 4 | 2 | continuous | 0.0100 | 0.0100 (2 s) | 0.2000 (2 s) | 0.0500 (2 s) |" in table
 
 
-@pytest.mark.parametrize(("n", "k"), [(3, 2), (4, 3)])
-def test_theta_blind_distribution_is_the_average_over_all_angles(n, k):
-    """Exact average over every angle vector with 4 levels (the closed form holds for any L >= 2),
-    and the blind conditionals are proper probabilities."""
-    levels = torch.cartesian_prod(*[torch.arange(4.0)] * math.comb(n, k)).reshape(
+@pytest.mark.parametrize(("n", "k", "levels"), [(3, 2, 4), (4, 3, 4), (5, 2, 2), (4, 4, 3)])
+def test_theta_blind_distribution_is_the_average_over_all_angles(n, k, levels):
+    """Exact average over every angle vector with L levels (the closed form holds for any
+    L >= 2; L = 2: every standard hypergraph state), and the blind conditionals are proper
+    probabilities."""
+    grid = torch.cartesian_prod(*[torch.arange(float(levels))] * math.comb(n, k)).reshape(
         -1, math.comb(n, k)
     )
-    thetas = 2 * math.pi * levels.double() / 4
+    thetas = 2 * math.pi * grid.double() / levels
     bases = torch.randint(0, 3, (5, n), generator=torch.Generator().manual_seed(1))
     expected = torch.stack(
         [
@@ -287,6 +322,18 @@ def test_theta_blind_distribution_is_the_average_over_all_angles(n, k):
     assert ((p >= 0) & (p <= 1)).all()
 
 
+def test_theta_blind_probabilities_stay_small_at_n12_k3():
+    """The closed form holds O(S 2^n) per chunk: n = 12, k = 3 once needed 16.9 GB per chunk."""
+    bases = torch.randint(0, 3, (3, 12), generator=torch.Generator().manual_seed(0))
+    blind = theta_blind_probabilities(bases, 12, 3)
+    assert blind.shape == (3, 4096) and torch.allclose(
+        blind.sum(1), torch.ones(3, dtype=blind.dtype)
+    )
+    # all-Z bases: the weight < 3 states share one class (|v><v| / 2^n on the diagonal: 2^-n each)
+    z = theta_blind_probabilities(torch.full((1, 12), 2), 12, 3)
+    torch.testing.assert_close(z, torch.full_like(z, 2.0**-12), atol=1e-15, rtol=0)
+
+
 def test_smoothed_conditionals_give_one_half_where_no_mass_is_left():
     probs = torch.tensor([[1.0, 0.0, 0.0, 0.0]], dtype=torch.float64)  # always 00
     order, outcomes = torch.tensor([[0, 1]]), torch.tensor([[1, 0]])  # condition on unseen o=1
@@ -294,21 +341,18 @@ def test_smoothed_conditionals_give_one_half_where_no_mass_is_left():
     assert p[0, 0] == pytest.approx(0.005 / 1.01) and p[0, 1] == pytest.approx(0.5)
 
 
-def test_report_picks_lr_on_validation_and_finds_d_star_and_slopes():
-    from qmlrepro.papers.contextual.report import curves, smallest_memory_reaching
+def test_report_picks_the_try_on_validation():
+    from qmlrepro.papers.contextual.report import curves
     from qmlrepro.report.results import JobResult
-    from qmlrepro.report.stats import power_law_fit
 
     def point(size, lr, val, test):
-        dims = {"n": 4, "k": 2, "size": size, "memory": 2 * size, "lr": lr, "restart": 0}
+        dims = {"n": 4, "k": 2, "angles": "binary", "size": size, "memory": 2 * size, "lr": lr,
+                "restart": 0}  # fmt: skip
         return [Record("val_kl", val, dims).to_json(), Record("test_kl", test, dims).to_json()]
 
     records = [*point(4, 0.01, 0.2, 0.05), *point(4, 0.003, 0.1, 0.5), *point(8, 0.01, 0.1, 0.005)]
     result = JobResult("j", "train", "contextual", "m", "torch", "smoke", ({"seed": 0,
         "metrics": {}, "mlflow_run_id": "x", "records": records},), {})  # fmt: skip
-    by_size = curves(result.table())[(4, 2)]
+    by_size = curves(result.table())[(4, 2, "binary")]
     assert by_size[4][0] == (8, 0.5)  # lr 0.003 wins on validation although its test KL is worse
-    assert smallest_memory_reaching(by_size, 0.01) == 16
-    assert math.isnan(smallest_memory_reaching(by_size, 0.001))
-    ns = (4, 5, 6, 8)
-    assert power_law_fit(ns, [3 * n**2 for n in ns]).slope.estimate == pytest.approx(2.0)
+    assert by_size[8][0] == (16, 0.005)

@@ -1,4 +1,6 @@
-"""The contextual report section gives typed verdicts from small synthetic results."""
+"""The contextual report section gives typed verdicts from small synthetic results: the
+separation from the memory probe's bracket, the k-HRNN's random-initialisation success rate and
+the bottleneck's achievability."""
 
 import math
 
@@ -10,41 +12,75 @@ from qmlrepro.report.claims import Status
 from qmlrepro.report.results import JobResult, PaperResults
 from qmlrepro.report.section import PlotSink
 
-TASKS = ((4, 2), (5, 2), (6, 2))
+BINARY = ((4, 2), (5, 2), (4, 3))  # C = 6 > n + 1; C = 10 > n + 1; C = 4 = n (the control)
 
 
-def _result(job: str, model: str, seeds: list[int], point) -> JobResult:
-    """A train metrics file as the stage writes it: per seed, tidy records (one try per size)."""
-    runs = []
-    for seed in seeds:
-        records = []
-        for n, k in TASKS:
-            records.append(Record("blind_kl", 0.08, {"n": n, "k": k}))
-            for size, kl in point(n, seed):
-                dims = {"n": n, "k": k, "size": size, "memory": size, "lr": 0.01, "restart": 0}
-                records += [Record(name, kl, dims) for name in ("val_kl", "test_kl")]
-        runs.append({"seed": seed, "metrics": {}, "mlflow_run_id": f"run{seed}",
-                     "records": [r.to_json() for r in records]})  # fmt: skip
+def _task(n: int, k: int) -> dict:
+    return {"n": n, "k": k, "angles": "binary"}
+
+
+def _probe_bounds(n: int, k: int) -> tuple[list[float], list[float]]:
+    """Synthetic bounds, m = 0..C: n=4,k=2 needs all 6 bits (bracket [6, 6]); n=5,k=2 has the
+    bracket [4, 9], which contains n = 5."""
+    edges = math.comb(n, k)
+    if (n, k) == (4, 2):
+        lower = [0.1 * (edges - m) / edges + (0.0 if m == edges else 0.01) for m in range(edges)]
+        return [*lower, 0.0], [2 * v for v in lower] + [0.0]
+    lower = [max(0.0, 0.1 - 0.025 * m) for m in range(edges + 1)]  # <= 0.01 from m = 4
+    upper = [0.1 if m < 9 else 0.0 for m in range(edges + 1)]  # a partition at m = 9
+    return lower, upper
+
+
+def _run(seed: int, records: list[Record]) -> dict:
+    return {"seed": seed, "metrics": {}, "mlflow_run_id": f"run{seed}",
+            "records": [r.to_json() for r in records]}  # fmt: skip
+
+
+def _result(job: str, model: str, runs: list[dict]) -> JobResult:
     return JobResult(job, "train", "contextual", model, "torch", "default", tuple(runs), {})
 
 
-def _papers(seeds: list[int], classical_reaches: bool = False) -> PaperResults:
-    def quantum(n, seed):
-        return [(n, 0.001 + 0.0005 * seed)]
-
-    def gru(n, seed):
-        # reaches the threshold at memory C(n, 2) - 1 when asked to, never otherwise
-        return [(4, 0.09), (math.comb(n, 2) - 1, 0.005 if classical_reaches else 0.085)]
-
-    return PaperResults(
-        "contextual",
-        {
-            ("contextual-quantum", "train"): _result(
-                "contextual-quantum", "contextual/quantum", seeds, quantum
-            ),
-            ("contextual-gru", "train"): _result("contextual-gru", "contextual/gru", seeds, gru),
-        },
-    )
+def _papers(seeds: list[int], restarts: int = 4, bottleneck_kl: float = 0.05) -> PaperResults:
+    probe = []
+    for n, k in BINARY:
+        lower, upper = _probe_bounds(n, k) if k == 2 else ([0.05, 0.03, 0.02, 0.01, 0.0],) * 2
+        probe += [Record("probed", 1.0, _task(n, k)), Record("seconds", 1.0, _task(n, k))]
+        for m, (low, high) in enumerate(zip(lower, upper, strict=True)):
+            dims = {**_task(n, k), "memory": m}
+            probe += [Record("kl_lower", low, dims), Record("exact", float(low == high), dims),
+                      Record("kl_upper", high, {**dims, "partition": "keep-edges"})]  # fmt: skip
+    quantum, bottleneck = [], []
+    for seed in seeds:
+        q, b = [], []
+        for n, k in BINARY:
+            q.append(Record("blind_kl", 0.08, _task(n, k)))
+            b.append(Record("blind_kl", 0.08, _task(n, k)))
+            for r in range(restarts):
+                # n=4: every run succeeds; n=5, k=2: only restart 0 of seed 0
+                kl = 1e-4 * (1 + seed) if n == 4 or (r == 0 and seed == 0) else 0.08
+                dims = {**_task(n, k), "size": n, "memory": n, "lr": 0.05, "restart": r}
+                q += [Record(m, kl, dims) for m in ("val_kl", "test_kl", "train_kl")]
+                q.append(Record("converged", 1.0, dims))
+            c = math.comb(n, k)
+            for m in (c, c - 1):
+                dims = {**_task(n, k), "size": m, "memory": m, "lr": 0.003, "restart": 0}
+                kl = bottleneck_kl * (1 + 0.1 * seed)
+                b += [Record(name, kl, dims) for name in ("val_kl", "test_kl")]
+                b.append(Record("train_kl", kl / 2, dims))
+        quantum.append(_run(seed, q))
+        bottleneck.append(_run(seed, b))
+    jobs = {
+        ("contextual-probe", "train"): _result(
+            "contextual-probe", "contextual/probe", [_run(0, probe)]
+        ),
+        ("contextual-quantum", "train"): _result(
+            "contextual-quantum", "contextual/quantum", quantum
+        ),
+        ("contextual-bottleneck", "train"): _result(
+            "contextual-bottleneck", "contextual/bottleneck", bottleneck
+        ),
+    }
+    return PaperResults("contextual", jobs)
 
 
 def _body(tmp_path, papers, sink=None):
@@ -52,48 +88,64 @@ def _body(tmp_path, papers, sink=None):
     return ContextualSection().body(papers, sink)
 
 
-def test_three_seeds_give_typed_verdicts(tmp_path):
+def test_separation_is_judged_by_the_probe_bracket(tmp_path):
     body = _body(tmp_path, _papers([0, 1, 2]))
     assert body.verdict == "" and body.verdicts
     by_claim = {v.claim: v for v in body.verdicts}
     assert by_claim["k-HRNN with the generator's parameters is exact with n qubits"].status is (
         Status.BY_CONSTRUCTION
     )
-    exact = [v for v in body.verdicts if v.claim.startswith("trained k-HRNN")]
-    assert len(exact) == len(TASKS)
-    assert all(v.status is Status.REPRODUCED and v.n == 3 for v in exact)
-    (growth,) = [v for v in body.verdicts if v.claim.startswith("classical memory")]
-    assert growth.status is Status.INCONCLUSIVE and "no slope" in growth.reason
-    assert growth.paper_value == pytest.approx(2.54, abs=0.01)  # C(n, 2) - 1 over n = 4..6
+    separation = [v for v in body.verdicts if v.claim.startswith("m*(")]
+    # n = 4, k = 3 (C = 4 = n) is the control: no separation verdict there
+    assert [v.claim.split("(n=")[1][:8] for v in separation] == ["4, k=2; ", "5, k=2; "]
+    needs_all, straddles = separation
+    assert needs_all.status is Status.REPRODUCED and (needs_all.low, needs_all.high) == (6, 6)
+    assert needs_all.paper_value == 5  # C(n, k) - 1
+    assert straddles.status is Status.INCONCLUSIVE and "contains n = 5" in straddles.reason
+    assert "| 4 | 2 | 6 |" in body.markdown and "| 6 | 6 | 4 | 1 |" in body.markdown
     assert all(len(v.claim) <= 90 for v in body.verdicts)
 
 
-def test_d_star_slope_is_fitted_when_found_on_three_tasks(tmp_path):
-    body = _body(tmp_path, _papers([0, 1, 2], classical_reaches=True))
-    (growth,) = [v for v in body.verdicts if v.claim.startswith("classical memory")]
-    assert growth.estimate == pytest.approx(growth.paper_value)  # d* = C(n, 2) - 1 exactly
-    assert growth.n == 3 and growth.low < growth.estimate < growth.high
-    # C(n, 2) - 1 is no exact power law: three points (df = 1) leave a wide slope interval
-    assert growth.status is Status.INCONCLUSIVE and "straddles" in growth.reason
+def test_trainability_counts_every_random_initialisation(tmp_path):
+    body = _body(tmp_path, _papers([0, 1, 2]))
+    rates = {v.claim: v for v in body.verdicts if "random init" in v.claim}
+    every = rates["k-HRNN trainable from random init: P(run reaches KL <= 0.01) >= 0.5 (n=4, k=2)"]
+    assert every.status is Status.REPRODUCED and every.n == 12 and every.estimate == 1.0
+    rare = rates["k-HRNN trainable from random init: P(run reaches KL <= 0.01) >= 0.5 (n=5, k=2)"]
+    assert rare.status is Status.NOT_REPRODUCED and rare.estimate == pytest.approx(1 / 12)
+    assert "1/12 [0.00, 0.38]" in body.markdown  # Clopper-Pearson
+    # the best of the restarts (chosen on validation) reaches the threshold on every seed of n=4
+    best = [v for v in body.verdicts if v.claim.startswith("trained k-HRNN (4 qubits)")]
+    assert best and all(v.status is Status.REPRODUCED for v in best)
 
 
-def test_two_seeds_give_no_firm_verdict(tmp_path):
+def test_bottleneck_achievability_is_its_own_line(tmp_path):
+    failing = _body(tmp_path, _papers([0, 1, 2], bottleneck_kl=0.05))
+    lines = [v for v in failing.verdicts if v.claim.startswith("m-bit bottleneck")]
+    assert len(lines) == len(BINARY)
+    assert all(v.status is Status.NOT_REPRODUCED for v in lines)
+    # the table puts each bottleneck next to the probe's bracket at its memory
+    row = "| 4 | 2 | 0.0800 | m-bit bottleneck | 6 bits | = 0.0000 | 0.0550 ± 0.0050"
+    assert row in failing.markdown
+    reaching = _body(tmp_path, _papers([0, 1, 2], bottleneck_kl=0.001))
+    lines = [v for v in reaching.verdicts if v.claim.startswith("m-bit bottleneck")]
+    assert all(v.status is Status.REPRODUCED for v in lines)
+
+
+def test_two_seeds_give_no_firm_trained_verdict(tmp_path):
     body = _body(tmp_path, _papers([0, 1]))
-    assert not any(v.firm for v in body.verdicts)
-    exact = [v for v in body.verdicts if v.claim.startswith("trained k-HRNN")]
-    assert exact and all(v.status is Status.TOO_FEW_SEEDS for v in exact)
+    best = [v for v in body.verdicts if v.claim.startswith("trained k-HRNN")]
+    assert best and all(v.status is Status.TOO_FEW_SEEDS for v in best)
 
 
-def test_kl_against_memory_is_written_as_a_series(tmp_path):
+def test_probe_bounds_are_written_as_a_series(tmp_path):
     sink = PlotSink(tmp_path / "plots", tmp_path, "contextual")
     body = _body(tmp_path, _papers([0, 1, 2]), sink)
     (series,) = sink.series
-    assert (series.name, series.x, series.y) == ("kl_vs_memory", "memory", "test_kl")
-    # one line per model and task: the k-HRNN at n qubits, the GRU at each of its memories
-    assert set(series.points) == {f"{m} n={n} k=2" for m in ("k-HRNN", "GRU") for n in (4, 5, 6)}
+    assert (series.name, series.x, series.y) == ("probe_bounds", "memory", "kl")
+    assert {"lower n=4 k=2", "upper n=4 k=2", "k-HRNN n=4 k=2"} <= set(series.points)
     (quantum,) = series.points["k-HRNN n=4 k=2"]
-    assert quantum[0] == 4 and quantum[1].estimate == pytest.approx(0.0015) and quantum[1].n == 3
-    gru = dict(series.points["GRU n=6 k=2"])
-    assert set(gru) == {4, 14} and gru[14].estimate == pytest.approx(0.085)
-    assert series.csv().splitlines()[0] == "memory,line,test_kl,ci_low,ci_high,n_seeds"
-    assert sink.written and "contextual_kl_vs_memory.png" in body.markdown
+    assert quantum[0] == 4 and quantum[1].estimate == pytest.approx(2e-4) and quantum[1].n == 3
+    assert [x for x, _ in series.points["lower n=5 k=2"]] == list(range(11))
+    assert series.csv().splitlines()[0] == "memory,line,kl,ci_low,ci_high,n_seeds"
+    assert sink.written and "contextual_probe_bounds.png" in body.markdown

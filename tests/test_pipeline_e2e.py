@@ -98,7 +98,7 @@ def test_dvc_reads_summary_metrics_and_plots(smoke_project):
     rendered = {path for path, views in plots.items() if views and views[0]["type"] == "vega"}
     assert {
         "results/series/hypernet_p_opt_vs_depth.csv",
-        "results/series/contextual_kl_vs_memory.csv",
+        "results/series/contextual_probe_bounds.csv",
         "results/series/qresnet_fidelity_vs_degree.csv",
         "results/series/hqvit_accuracy_vs_shots.csv",
     } <= rendered

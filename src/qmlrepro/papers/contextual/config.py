@@ -30,6 +30,11 @@ class ContextualConfig(PaperConfig):
     eval_shots: int | None = None
     lr_budget: int | None = None  # the first N learning rates of each model's sweep (null: all)
     sizes: list[int] = field(default_factory=lambda: [2, 4, 8, 16, 32, 64])  # classical memory
+    # training targets: "exact" conditionals (soft targets, every model) or "sampled" outcomes
+    targets: str = "exact"
+    # stop a try after this many epochs without a better validation KL (null: all epochs);
+    # a try that used every epoch is recorded as not converged
+    patience: int | None = 3
 
     def __post_init__(self) -> None:
         for key in ("epochs", "batch_size"):
@@ -38,6 +43,8 @@ class ContextualConfig(PaperConfig):
         require_positive("paper.eval_sequences", self.eval_sequences, allow_none=False)
         require_positive("paper.eval_shots", self.eval_shots)
         require_positive("paper.lr_budget", self.lr_budget)
+        require_positive("paper.patience", self.patience)
+        require_choice("paper.targets", self.targets, ("exact", "sampled"))
         if not 0 < self.val_fraction < 1:
             raise ConfigError(f"paper.val_fraction={self.val_fraction} must be in (0, 1)")
         require_positive_list("paper.sizes", self.sizes, allow_none=False)
@@ -45,12 +52,18 @@ class ContextualConfig(PaperConfig):
 
 
 def check_sweep(sweep: Any) -> None:
-    """``model.sweep``: sizes (null: the model's own fixed memory), learning rates, restarts."""
+    """``model.sweep``: sizes (null: the model's own fixed memory) or bits_below_edges (m =
+    C(n, k) - j per task), learning rates, restarts, and optionally the angle alphabets of the
+    tasks it trains on (``angles``; null: every task)."""
     if not sweep or not sweep.get("lrs"):
         raise ConfigError("model.sweep.lrs is empty; list at least one learning rate")
     for i, lr in enumerate(sweep["lrs"]):
         require_above_zero(f"model.sweep.lrs[{i}]", lr)
     require_positive_list("model.sweep.sizes", sweep.get("sizes"))
+    for i, j in enumerate(sweep.get("bits_below_edges") or []):
+        require_non_negative(f"model.sweep.bits_below_edges[{i}]", j)
+    for i, name in enumerate(sweep.get("angles") or []):
+        require_choice(f"model.sweep.angles[{i}]", name, ("binary", "continuous"))
     require_positive("model.sweep.restarts", sweep.get("restarts"))
 
 
@@ -72,12 +85,54 @@ class QuantumHrnnModel:
     """``conf/model/contextual/quantum.yaml``."""
 
     _target_: str = "qmlrepro.papers.contextual.models.QuantumHRNN"
+    init: str = "random"
     cell_init: float = 0.1
     sweep: Any = None
 
     def __post_init__(self) -> None:
+        require_choice("model.init", self.init, ("random", "generator"))
         require_non_negative("model.cell_init", self.cell_init)
         check_sweep(self.sweep)
+
+
+@dataclass
+class BottleneckModel:
+    """``conf/model/contextual/bottleneck.yaml``: the m-bit bottleneck, m = C(n, k) - j."""
+
+    _target_: str = "qmlrepro.papers.contextual.models.BitBottleneck"
+    encoder: int = 128
+    decoder: int = 64
+    sweep: Any = None
+
+    def __post_init__(self) -> None:
+        require_positive("model.encoder", self.encoder, allow_none=False)
+        require_positive("model.decoder", self.decoder, allow_none=False)
+        check_sweep(self.sweep)
+
+
+@dataclass
+class MemoryProbeModel:
+    """``conf/model/contextual/probe.yaml``: the exact m-bit memory probe (no training); the
+    options are :func:`~qmlrepro.papers.contextual.probe.memory_bounds`'s."""
+
+    _target_: str = "qmlrepro.papers.contextual.probe.memory_bounds"
+    probe: bool = True
+    max_hyperedges: int = 15  # 2^C hypergraphs are enumerated: larger tasks are skipped
+    matching_max_nodes: int = 256
+    kmeans_max_ops: float = 2e9
+    kmeans_max_bytes: float = 1.2e9
+    lower: str = "nearest"
+
+    def __post_init__(self) -> None:
+        require_positive("model.max_hyperedges", self.max_hyperedges, allow_none=False)
+        if self.max_hyperedges > 20:
+            raise ConfigError(
+                f"model.max_hyperedges={self.max_hyperedges}: at most 20 (2^20 hypergraphs)"
+            )
+        require_positive("model.matching_max_nodes", self.matching_max_nodes, allow_none=False)
+        require_above_zero("model.kmeans_max_ops", self.kmeans_max_ops)
+        require_above_zero("model.kmeans_max_bytes", self.kmeans_max_bytes)
+        require_choice("model.lower", self.lower, ("nearest", "none"))
 
 
 @dataclass
@@ -98,4 +153,6 @@ MODEL_SCHEMAS = {
     "recurrent_schema": RecurrentModel,
     "quantum_schema": QuantumHrnnModel,
     "transformer_schema": TransformerModel,
+    "bottleneck_schema": BottleneckModel,
+    "probe_schema": MemoryProbeModel,
 }

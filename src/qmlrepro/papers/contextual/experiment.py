@@ -5,6 +5,7 @@ weights), so an interrupted stage resumes; the k-HRNN's weights are then evaluat
 backends (the stage's executor, at the shots that ``evaluation.<backend>.sweep`` declares)."""
 
 import copy
+import dataclasses
 import math
 import time
 import warnings
@@ -14,7 +15,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from qmlrepro.data.sequence import load_sequence_task
+from qmlrepro.data.sequence import angle_alphabet, load_sequence_task, task_name
 from qmlrepro.errors import ConfigError, DataError
 from qmlrepro.experiment import Experiment, RunContext
 from qmlrepro.papers.contextual.models import QuantumHRNN, bernoulli_kl, outcome_nll
@@ -54,18 +55,26 @@ def _test(data: dict[str, torch.Tensor]) -> Split:
     return {key: data[f"test_{key}"] for key in FIELDS}
 
 
-def _load(root, n: int, k: int) -> dict[str, torch.Tensor]:
+Task = tuple[int, int, int | None]  # n, k, theta_levels (None: continuous angles)
+
+
+def _load(root, task: Task) -> dict[str, torch.Tensor]:
     try:
-        return load_sequence_task(root, n, k)
+        return load_sequence_task(root, *task)
     except (DataError, FileNotFoundError) as exc:
         raise DataError(
-            f"no prepared sequences for n={n}, k={k} in {root} ({exc}); run "
+            f"no prepared sequences for task {task_name(*task)} in {root} ({exc}); run "
             "`dvc repro prepare_sequence`"
         ) from exc
 
 
-def _task(n: int, k: int) -> str:
-    return f"n{n}_k{k}"
+def _task(task: Task) -> str:
+    return task_name(*task)
+
+
+def _task_dims(task: Task) -> dict[str, int | str]:
+    n, k, levels = task
+    return {"n": n, "k": k, "angles": angle_alphabet(levels)}
 
 
 def blind_kl(split: Split) -> float:
@@ -95,10 +104,25 @@ def fit(
     lr: float,
     device: torch.device,
     generator: torch.Generator,
+    targets: str = "exact",
+    patience: int | None = None,
 ) -> dict[str, float]:
-    """Adam on the outcomes' NLL (teacher forcing), keeping the weights of the epoch with the
-    lowest validation KL (early stopping: small classical models overfit 4k sequences).
-    ``generator`` (CPU) draws the batch order."""
+    """Adam on the cross-entropy against ``targets`` (teacher forcing): "exact", the exact
+    conditionals p(o_t = 1 | o_<t) as soft targets (the gradient of the KL itself), or
+    "sampled", the sampled 0/1 outcomes (the outcomes' NLL, the paper's loss). Keeps the weights
+    of the epoch with the lowest validation KL; stops after ``patience`` epochs without a new
+    best (None: runs all ``epochs``). ``generator`` (CPU) draws the batch order.
+
+    Returns ``val_kl``, ``best_epoch``, ``epochs`` (run), ``converged`` (1.0 when patience ended
+    the run: the validation KL had stopped improving; 0.0 when the epoch budget did, so a better
+    KL may lie further), ``train_kl``, ``train_nll``, ``test_kl``, ``test_nll`` (nats per
+    outcome) and ``seconds``.
+
+    Raises:
+        ValueError: ``targets`` is neither "exact" nor "sampled"."""
+    if targets not in ("exact", "sampled"):
+        raise ValueError(f"targets={targets!r}: use 'exact' or 'sampled'")
+    target_key = "p_one" if targets == "exact" else "outcomes"
     train, val, test = splits
     started = time.perf_counter()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -106,11 +130,12 @@ def fit(
     batch_size = min(batch_size, n)
     on_device = {key: value.to(device) for key, value in train.items()}
     best = (math.inf, 0, copy.deepcopy(model.state_dict()))
+    converged, epoch = 0.0, 0
     for epoch in range(1, epochs + 1):
         model.train()
         for idx in torch.randperm(n, generator=generator).to(device).split(batch_size):
             batch = {key: value[idx] for key, value in on_device.items()}
-            loss = outcome_nll(model(batch), batch["outcomes"].double())
+            loss = outcome_nll(model(batch), batch[target_key].double())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -118,9 +143,17 @@ def fit(
         val_kl, _ = kl_and_nll(model, val, device)
         if val_kl < best[0]:
             best = (val_kl, epoch, copy.deepcopy(model.state_dict()))
+        elif patience is not None and epoch - best[1] >= patience:
+            converged = 1.0
+            break
     model.load_state_dict(best[2])
     model.eval()
-    scores = {"val_kl": best[0], "best_epoch": float(best[1])}
+    scores = {
+        "val_kl": best[0],
+        "best_epoch": float(best[1]),
+        "epochs": float(epoch),
+        "converged": converged,
+    }
     for name, split in (("train", train), ("test", test)):
         scores[f"{name}_kl"], scores[f"{name}_nll"] = kl_and_nll(model, split, device)
     return {**scores, "seconds": time.perf_counter() - started}
@@ -142,11 +175,12 @@ class ContextualExperiment(Experiment):
 
     takes_eval_inputs = True  # evaluation.<backend>.inputs caps the test sequences
 
-    def _sweep(self) -> tuple[DictConfig, list, list[tuple[str, float, int]]]:
-        """The model's constructor config, its sizes (null = its own fixed memory) and its
-        tuning budget: (label, lr, restart) tries, ``sweep.restarts`` initialisations per
-        learning rate (label lr{i}, then lr{i}r{r} for the extra ones: the checkpoint's keys
-        and random streams); each point keeps the try with the lowest validation KL."""
+    def _sweep(self) -> tuple[DictConfig, dict, list[tuple[str, float, int]]]:
+        """The model's constructor config, its ``sweep`` and its tuning budget: (label, lr,
+        restart) tries, ``sweep.restarts`` initialisations per learning rate (label lr{i}, then
+        lr{i}r{r} for the extra ones: the checkpoint's keys and random streams); each point
+        keeps the try with the lowest validation KL, and every try stays in the records (the
+        k-HRNN's random-initialisation success rate is over all of them)."""
         model = OmegaConf.to_container(self.cfg.model, resolve=True)
         sweep = model.pop("sweep", None)
         if sweep is None or not sweep.get("lrs"):
@@ -154,14 +188,24 @@ class ContextualExperiment(Experiment):
         restarts = int(sweep.get("restarts", 1))
         if restarts < 1:
             raise ConfigError(f"sweep.restarts={restarts} must be >= 1")
-        sizes = sweep.get("sizes") or [None]
         lrs = list(sweep["lrs"])[: self.cfg.paper.lr_budget]
         tries = [
             (f"lr{i}" if r == 0 else f"lr{i}r{r}", float(lr), r)
             for i, lr in enumerate(lrs)
             for r in range(restarts)
         ]
-        return OmegaConf.create(model), sizes, tries
+        return OmegaConf.create(model), sweep, tries
+
+    @staticmethod
+    def _sizes(sweep: dict, task: Task) -> list[int | None]:
+        """The model sizes tried on ``task``: ``sweep.sizes`` (null: the model's own fixed
+        memory), or, with ``sweep.bits_below_edges`` (the m-bit bottleneck), m = C(n, k) - j
+        for each j (those >= 0): the memories where the exact probe puts the threshold."""
+        below = sweep.get("bits_below_edges")
+        if below is not None:
+            edges = math.comb(task[0], task[1])
+            return [edges - j for j in below if edges - j >= 0]
+        return list(sweep.get("sizes") or [None])
 
     def _build(
         self, model_cfg: DictConfig, n: int, k: int, size: int | None, executor: Executor
@@ -171,49 +215,79 @@ class ContextualExperiment(Experiment):
         model as it is, never as config."""
         return instantiate(model_cfg, _partial_=True)(n=n, k=k, size=size, executor=executor)
 
-    def _tasks(self) -> list[tuple[int, int]]:
-        return [(int(t.n), int(t.k)) for t in self.cfg.dataset.tasks]
+    def _tasks(self) -> list[Task]:
+        """(n, k, theta_levels) of every task of the dataset (a task's own theta_levels, else
+        the dataset's)."""
+        ds = self.cfg.dataset
+        return [
+            (int(t.n), int(t.k), t.get("theta_levels", None) or ds.get("theta_levels", None))
+            for t in ds.tasks
+        ]
+
+    def _is_probe(self) -> bool:
+        return self.cfg.model.get("probe", False) is True
 
     def describe(self) -> dict[str, int | str]:
-        model_cfg, sizes, tries = self._sweep()
-        info: dict[str, int | str] = {"sizes": str(sizes), "tries": str([t[:2] for t in tries])}
+        if self._is_probe():
+            return {"max_hyperedges": int(self.cfg.model.max_hyperedges)}
+        model_cfg, sweep, tries = self._sweep()
+        info: dict[str, int | str] = {"tries": str([t[:2] for t in tries])}
         # memory and parameter counts do not depend on the executor: an exact CPU one
         executor = TorchStatevector(device="cpu")
-        for n, k in self._tasks():
-            for size in sizes:
+        for task in self._tasks():
+            n, k, _ = task
+            for size in self._sizes(sweep, task):
                 model = self._build(model_cfg, n, k, size, executor)
-                tag = f"{_task(n, k)}/d{size if size is not None else n}"
+                tag = f"{_task(task)}/d{size if size is not None else n}"
                 info[f"{tag}/memory"] = model.memory
                 info[f"{tag}/parameters"] = sum(p.numel() for p in model.parameters())
         return info
 
     def train(self, ctx: RunContext) -> Records:
+        if self._is_probe():
+            return self._probe(ctx)
         paper = self.cfg.paper
-        model_cfg, sizes, tries = self._sweep()
+        model_cfg, sweep, tries = self._sweep()
         state = load_checkpoint(ctx.checkpoint, ctx.config_hash) or {}
         points: dict[str, dict[str, float]] = state.get("points", {})
         weights: dict[str, dict] = state.get("weights", {})
         floors: dict[str, float] = state.get("floors", {})
         root = resolve(self.cfg.dataset.processed_dir)
-        plan = [(t, s, attempt) for t in self._tasks() for s in sizes for attempt in tries]
-        splits: dict[tuple[int, int], tuple] = {}  # each task read once
+        angles = sweep.get("angles")  # e.g. [binary]: the bottleneck, compared with the probe
+        plan = [
+            (t, s, attempt)
+            for t in self._tasks()
+            if angles is None or angle_alphabet(t[2]) in angles
+            for s in self._sizes(sweep, t)
+            for attempt in tries
+        ]
+        splits: dict[Task, tuple] = {}  # each task read once
         bar = tqdm(plan, desc=f"sweep seed {ctx.seed}", leave=False, disable=None)
-        for (n, k), size, (label, lr, _) in bar:
-            key = f"{_task(n, k)}/d{size if size is not None else n}/{label}"
+        for task, size, (label, lr, _) in bar:
+            n, k, _ = task
+            key = f"{_task(task)}/d{size if size is not None else n}/{label}"
             if key in points:
                 continue
-            if (n, k) not in splits:
-                splits[(n, k)] = _splits(_load(root, n, k), paper.n_train, paper.val_fraction)
-            if _task(n, k) not in floors:
-                floors[_task(n, k)] = blind_kl(splits[(n, k)][2])
-                ctx.run.log_metrics({f"{_task(n, k)}/blind_kl": floors[_task(n, k)]})
+            if task not in splits:
+                splits[task] = _splits(_load(root, task), paper.n_train, paper.val_fraction)
+            if _task(task) not in floors:
+                floors[_task(task)] = blind_kl(splits[task][2])
+                ctx.run.log_metrics({f"{_task(task)}/blind_kl": floors[_task(task)]})
             # Each point draws its initialisation and batch order from its own streams, so a
             # resumed sweep trains every point exactly as a fresh one.
             with seeded(ctx.seed, "init", key):
                 model = self._build(model_cfg, n, k, size, ctx.executor).to(ctx.device)
             order = torch_generator(ctx.seed, "data_order", key)
             result = fit(
-                model, splits[(n, k)], paper.epochs, paper.batch_size, lr, ctx.device, order
+                model,
+                splits[task],
+                paper.epochs,
+                paper.batch_size,
+                lr,
+                ctx.device,
+                order,
+                targets=paper.targets,
+                patience=paper.patience,
             )
             result.update(memory=float(model.memory), lr=lr)
             points[key] = result
@@ -232,23 +306,71 @@ class ContextualExperiment(Experiment):
             bar.set_postfix(point=key, kl=f"{result['test_kl']:.4f}")
         return _train_records(plan, points, floors)
 
+    def _probe(self, ctx: RunContext) -> Records:
+        """The exact m-bit memory probe (:func:`~qmlrepro.papers.contextual.probe.memory_bounds`)
+        on every binary task with at most ``model.max_hyperedges`` hyperedges (2^C hypergraphs
+        enumerated; larger tasks are left to bigger profiles and recorded as ``probed`` 0).
+
+        Records per task (dims ``n``, ``k``, ``angles``): ``probed`` (1/0), ``seconds``; per
+        memory m = 0..C (dim ``memory``, bits): ``kl_lower`` and ``kl_upper`` (nats per
+        outcome), ``exact`` (1.0 where lower = upper is proven) and ``upper_partition`` as the
+        dim ``partition`` of ``kl_upper``. Checkpointed per task."""
+        state = load_checkpoint(ctx.checkpoint, ctx.config_hash) or {}
+        done: dict[str, dict] = state.get("bounds", {})
+        options = OmegaConf.to_container(self.cfg.model, resolve=True)
+        limit = int(options.pop("max_hyperedges"))
+        options.pop("probe")
+        bounds_of = instantiate(OmegaConf.create(options), _partial_=True)
+        records = Records()
+        for task in self._tasks():
+            n, k, levels = task
+            dims = _task_dims(task)
+            if levels != 2:
+                continue  # continuous or L > 2 angles: no finite set of hypergraphs to partition
+            if math.comb(n, k) > limit:
+                records.add("probed", 0.0, **dims)
+                continue
+            if _task(task) not in done:
+                bounds = bounds_of(n, k, seed=ctx.seed)
+                done[_task(task)] = dataclasses.asdict(bounds)
+                save_checkpoint(
+                    ctx.checkpoint,
+                    {
+                        "bounds": done,
+                        "config_hash": ctx.config_hash,
+                        "mlflow_run_id": ctx.run.run_id,
+                    },
+                )
+            b = done[_task(task)]
+            records.add("probed", 1.0, **dims)
+            records.add("seconds", b["seconds"], **dims)
+            for m, (low, high, method, exact) in enumerate(
+                zip(b["lower"], b["upper"], b["upper_method"], b["exact"], strict=True)
+            ):
+                records.add("kl_lower", low, **dims, memory=m)
+                records.add("kl_upper", high, **dims, memory=m, partition=method)
+                records.add("exact", float(exact), **dims, memory=m)
+        return records
+
     def evaluate(self, ctx: RunContext) -> Records:
         """The trained k-HRNN of every task (its best try by validation KL) run by
         ``ctx.executor`` on the first ``ctx.eval_inputs`` (else ``paper.eval_sequences``) test
         sequences, next to the exact reference ``ctx.reference`` (torch, float64) on the same
         sequences. Shot estimates are smoothed with 0.5 / shots pseudo-counts.
 
-        Returns per task (dims ``n``, ``k``): ``test_kl`` (the executor's, nats per outcome),
-        ``exact_kl`` (the reference's) and ``seconds`` (both runs); once: ``shots`` (the
-        executor's, 0: exact). The stage adds the sweep point (``shots=4000``) as a dimension
-        where one is declared.
+        Returns per task (dims ``n``, ``k``, ``angles``): ``test_kl`` (the executor's, nats per
+        outcome), ``exact_kl`` (the reference's) and ``seconds`` (both runs); once: ``shots``
+        (the executor's, 0: exact). The stage adds the sweep point (``shots=4000``) as a
+        dimension where one is declared.
 
         Raises:
             ConfigError: the job's model is classical (no circuit to run).
             DataError: no checkpoint, or one without a trained k-HRNN for some task.
         """
-        model_cfg, sizes, tries = self._sweep()
-        if sizes != [None]:
+        if self._is_probe():
+            raise ConfigError("the memory probe has no circuit: evaluate only the k-HRNN job")
+        model_cfg, sweep, tries = self._sweep()
+        if self._sizes(sweep, self._tasks()[0]) != [None]:
             raise ConfigError(
                 f"model {self.cfg.choices.get('model')} is classical: the contextual evaluate "
                 "stages run the k-HRNN's circuit on Qiskit backends; its own test KL is in train"
@@ -264,13 +386,15 @@ class ContextualExperiment(Experiment):
         count = ctx.eval_inputs or self.cfg.paper.eval_sequences
         records = Records()
         desc = type(ctx.executor).__name__
-        for n, k in tqdm(self._tasks(), desc=desc, leave=False, disable=None):
-            task = _task(n, k)
-            keys = [f"{task}/d{n}/{label}" for label, _, _ in tries]
+        for task in tqdm(self._tasks(), desc=desc, leave=False, disable=None):
+            n, k, _ = task
+            keys = [f"{_task(task)}/d{n}/{label}" for label, _, _ in tries]
             if any(key not in state["weights"] for key in keys):
-                raise DataError(f"{ctx.checkpoint} has no trained k-HRNN for {task}; retrain")
+                raise DataError(
+                    f"{ctx.checkpoint} has no trained k-HRNN for {_task(task)}; retrain"
+                )
             key = min(keys, key=lambda key: state["points"][key]["val_kl"])
-            test = _take(_test(_load(root, n, k)), slice(0, count))
+            test = _take(_test(_load(root, task)), slice(0, count))
             with warnings.catch_warnings():
                 # the float64 reference warns of float32 init weights: replaced by the
                 # checkpoint's right below
@@ -284,28 +408,29 @@ class ContextualExperiment(Experiment):
             with torch.no_grad():
                 p_backend = on_backend.conditionals(test, pseudo)
                 p_exact = exact(test)
-            records.add("test_kl", bernoulli_kl(test["p_one"], p_backend).mean().item(), n=n, k=k)
-            records.add("exact_kl", bernoulli_kl(test["p_one"], p_exact).mean().item(), n=n, k=k)
-            records.add("seconds", time.perf_counter() - started, n=n, k=k)
+            dims = _task_dims(task)
+            records.add("test_kl", bernoulli_kl(test["p_one"], p_backend).mean().item(), **dims)
+            records.add("exact_kl", bernoulli_kl(test["p_one"], p_exact).mean().item(), **dims)
+            records.add("seconds", time.perf_counter() - started, **dims)
         records.add("shots", float(shots or 0))
         return records
 
 
 def _train_records(
-    plan: list[tuple[tuple[int, int], int | None, tuple[str, float, int]]],
+    plan: list[tuple[Task, int | None, tuple[str, float, int]]],
     points: dict[str, dict[str, float]],
     floors: dict[str, float],
 ) -> Records:
-    """The sweep's checkpointed ``points`` (keyed ``n<n>_k<k>/d<size>/<label>``, each with its
+    """The sweep's checkpointed ``points`` (keyed ``<task>/d<size>/<label>``, each with its
     ``memory`` and ``lr``) and ``floors`` (keyed by task) as records, in ``plan`` order: the
     point's coordinates become dimensions, so ``memory`` and ``lr`` are no values of their own."""
     records = Records()
-    for (n, k), size, (label, lr, restart) in plan:
-        d = size if size is not None else n
-        result = points[f"{_task(n, k)}/d{d}/{label}"]
-        dims = {"n": n, "k": k, "size": d, "memory": int(result["memory"]), "lr": lr}
+    for task, size, (label, lr, restart) in plan:
+        d = size if size is not None else task[0]
+        result = points[f"{_task(task)}/d{d}/{label}"]
+        dims = {**_task_dims(task), "size": d, "memory": int(result["memory"]), "lr": lr}
         values = {m: v for m, v in result.items() if m not in ("memory", "lr")}
         records.update(values, **dims, restart=restart)
-    for n, k in dict.fromkeys((n, k) for (n, k), _, _ in plan):
-        records.add("blind_kl", floors[_task(n, k)], n=n, k=k)
+    for task in dict.fromkeys(task for task, _, _ in plan):
+        records.add("blind_kl", floors[_task(task)], **_task_dims(task))
     return records
