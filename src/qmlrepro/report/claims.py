@@ -109,7 +109,9 @@ class Verdict:
             return ""
         text = f"{self._num(i.estimate)}"
         if i.low is not None and i.high is not None:
-            text += f" [{i.confidence:.0%} CI {self._num(i.low)}, {self._num(i.high)}]"
+            # confidence 1: a rigorous range (exact bounds), not a statistical interval
+            label = "bracket" if i.confidence >= 1 else f"{i.confidence:.0%} CI"
+            text += f" [{label} {self._num(i.low)}, {self._num(i.high)}]"
         text += self.unit
         detail = i.n_label() + (f", {i.method}" if i.method else "")
         if not i.has_interval:

@@ -35,6 +35,12 @@ class ContextualConfig(PaperConfig):
     # stop a try after this many epochs without a better validation KL (null: all epochs);
     # a try that used every epoch is recorded as not converged
     patience: int | None = 3
+    # population training (a sweep with population: true, the m-bit bottleneck): optimiser
+    # steps on fresh draws from all 2^C hypergraphs of binary tasks with C <= the maximum, and
+    # fresh sequences for the population KL
+    population_steps: int = 1500
+    population_eval: int = 4096
+    population_max_hyperedges: int = 10
 
     def __post_init__(self) -> None:
         for key in ("epochs", "batch_size"):
@@ -44,6 +50,8 @@ class ContextualConfig(PaperConfig):
         require_positive("paper.eval_shots", self.eval_shots)
         require_positive("paper.lr_budget", self.lr_budget)
         require_positive("paper.patience", self.patience)
+        for key in ("population_steps", "population_eval", "population_max_hyperedges"):
+            require_positive(f"paper.{key}", getattr(self, key), allow_none=False)
         require_choice("paper.targets", self.targets, ("exact", "sampled"))
         if not 0 < self.val_fraction < 1:
             raise ConfigError(f"paper.val_fraction={self.val_fraction} must be in (0, 1)")
@@ -54,7 +62,9 @@ class ContextualConfig(PaperConfig):
 def check_sweep(sweep: Any) -> None:
     """``model.sweep``: sizes (null: the model's own fixed memory) or bits_below_edges (m =
     C(n, k) - j per task), learning rates, restarts, and optionally the angle alphabets of the
-    tasks it trains on (``angles``; null: every task)."""
+    tasks it trains on (``angles``; null: every task), ``population`` (train on the task
+    distribution, see ``fit_population``) and ``gradient_variance`` (random initialisations for
+    the barren-plateau diagnostic; null: none)."""
     if not sweep or not sweep.get("lrs"):
         raise ConfigError("model.sweep.lrs is empty; list at least one learning rate")
     for i, lr in enumerate(sweep["lrs"]):
@@ -62,6 +72,9 @@ def check_sweep(sweep: Any) -> None:
     require_positive_list("model.sweep.sizes", sweep.get("sizes"))
     for i, j in enumerate(sweep.get("bits_below_edges") or []):
         require_non_negative(f"model.sweep.bits_below_edges[{i}]", j)
+    require_positive("model.sweep.gradient_variance", sweep.get("gradient_variance"))
+    if not isinstance(sweep.get("population", False), bool):
+        raise ConfigError(f"model.sweep.population={sweep.get('population')!r} must be true/false")
     for i, name in enumerate(sweep.get("angles") or []):
         require_choice(f"model.sweep.angles[{i}]", name, ("binary", "continuous"))
     require_positive("model.sweep.restarts", sweep.get("restarts"))

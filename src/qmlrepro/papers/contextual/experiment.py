@@ -15,7 +15,17 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from qmlrepro.data.sequence import angle_alphabet, load_sequence_task, task_name
+from qmlrepro.data.sequence import (
+    BASES,
+    angle_alphabet,
+    conditional_outcomes,
+    hypergraph_states,
+    load_sequence_task,
+    rotate_to_bases,
+    task_name,
+    teacher_forced_p_one,
+    theta_blind_probabilities,
+)
 from qmlrepro.errors import ConfigError, DataError
 from qmlrepro.experiment import Experiment, RunContext
 from qmlrepro.papers.contextual.models import QuantumHRNN, bernoulli_kl, outcome_nll
@@ -159,6 +169,74 @@ def fit(
     return {**scores, "seconds": time.perf_counter() - started}
 
 
+def population_thetas(n: int, k: int) -> torch.Tensor:
+    """(2^C, C) float64: every binary hypergraph as angles (bit e of the row index h: theta_e =
+    pi), the population the memory probe bounds."""
+    edges = math.comb(n, k)
+    index = torch.arange(2**edges)
+    return math.pi * ((index.unsqueeze(1) >> torch.arange(edges)) & 1).double()
+
+
+def population_batch(
+    thetas: torch.Tensor, n: int, k: int, count: int, generator: torch.Generator
+) -> Split:
+    """``count`` fresh sequences of the task distribution over the hypergraphs ``thetas``
+    (each drawn uniformly, then a uniform setting, a uniform order and outcomes from the exact
+    conditionals), as :func:`~qmlrepro.data.sequence.sample_split` draws them, without the
+    theta-blind labels (``p_blind`` is not needed to train)."""
+    picked = thetas[torch.randint(0, len(thetas), (count,), generator=generator)]
+    bases = torch.randint(0, len(BASES), (count, n), generator=generator)
+    order = torch.argsort(torch.rand((count, n), generator=generator), dim=1)
+    states = rotate_to_bases(hypergraph_states(picked, n, k), bases, n)
+    outcomes, p_one = conditional_outcomes(states.abs() ** 2, order, n, generator)
+    return {"thetas": picked, "bases": bases, "order": order, "outcomes": outcomes, "p_one": p_one}
+
+
+def fit_population(
+    model: torch.nn.Module,
+    n: int,
+    k: int,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    device: torch.device,
+    generator: torch.Generator,
+    eval_sequences: int,
+) -> dict[str, float]:
+    """Adam on the task distribution itself: every step draws ``batch_size`` hypergraphs
+    uniformly from all 2^C(n, k) and a fresh setting, order and outcome sequence for each
+    (:func:`population_batch`), with the exact conditionals as soft targets; no sequence is
+    seen twice, so nothing can be memorised but the hypergraph-to-law map the memory probe
+    allows. Runs all ``steps`` (no early stopping: no held-out set is needed), then estimates
+    the population KL per outcome on ``eval_sequences`` fresh sequences: unbiased for the
+    quantity KL*(m) bounds (:mod:`~qmlrepro.papers.contextual.probe`).
+
+    Returns ``population_kl`` and ``population_floor`` (the theta-blind predictor's KL on the
+    same fresh sequences, nats per outcome), ``steps`` and ``seconds``."""
+    started = time.perf_counter()
+    thetas = population_thetas(n, k)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    for _ in range(steps):
+        batch = population_batch(thetas, n, k, batch_size, generator)
+        batch = {key: value.to(device) for key, value in batch.items()}
+        loss = outcome_nll(model(batch), batch["p_one"].double())
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    fresh = population_batch(thetas, n, k, eval_sequences, generator)
+    blind = theta_blind_probabilities(fresh["bases"], n, k)
+    fresh["p_blind"] = teacher_forced_p_one(blind, fresh["order"], fresh["outcomes"])
+    kl, _ = kl_and_nll(model, fresh, device)
+    return {
+        "population_kl": kl,
+        "population_floor": blind_kl(fresh),
+        "steps": float(steps),
+        "seconds": time.perf_counter() - started,
+    }
+
+
 class ContextualExperiment(Experiment):
     """Records (tidy, see :mod:`qmlrepro.records`); the jobs differ only in their model, a
     dimension the stage adds.
@@ -224,6 +302,12 @@ class ContextualExperiment(Experiment):
             for t in ds.tasks
         ]
 
+    def _enumerable(self, task: Task) -> bool:
+        """A binary task whose 2^C(n, k) hypergraphs ``paper.population_max_hyperedges``
+        allows drawing from as a population (population training of the bottleneck)."""
+        n, k, levels = task
+        return levels == 2 and math.comb(n, k) <= self.cfg.paper.population_max_hyperedges
+
     def _is_probe(self) -> bool:
         return self.cfg.model.get("probe", False) is True
 
@@ -254,14 +338,25 @@ class ContextualExperiment(Experiment):
         floors: dict[str, float] = state.get("floors", {})
         root = resolve(self.cfg.dataset.processed_dir)
         angles = sweep.get("angles")  # e.g. [binary]: the bottleneck, compared with the probe
+        population = bool(sweep.get("population", False))
         plan = [
             (t, s, attempt)
             for t in self._tasks()
             if angles is None or angle_alphabet(t[2]) in angles
+            if not population or self._enumerable(t)
             for s in self._sizes(sweep, t)
             for attempt in tries
         ]
         splits: dict[Task, tuple] = {}  # each task read once
+        inits = int(sweep.get("gradient_variance") or 0)
+        variances: dict[str, float] = state.get("variances", {})
+        for task in dict.fromkeys(t for t, _, _ in plan) if inits else ():
+            if _task(task) not in variances:
+                if task not in splits:
+                    splits[task] = _splits(_load(root, task), paper.n_train, paper.val_fraction)
+                variances[_task(task)] = self._gradient_variance(
+                    model_cfg, task, splits[task][0], inits, ctx
+                )
         bar = tqdm(plan, desc=f"sweep seed {ctx.seed}", leave=False, disable=None)
         for task, size, (label, lr, _) in bar:
             n, k, _ = task
@@ -278,17 +373,23 @@ class ContextualExperiment(Experiment):
             with seeded(ctx.seed, "init", key):
                 model = self._build(model_cfg, n, k, size, ctx.executor).to(ctx.device)
             order = torch_generator(ctx.seed, "data_order", key)
-            result = fit(
-                model,
-                splits[task],
-                paper.epochs,
-                paper.batch_size,
-                lr,
-                ctx.device,
-                order,
-                targets=paper.targets,
-                patience=paper.patience,
-            )
+            if population:
+                result = fit_population(
+                    model, n, k, paper.population_steps, paper.batch_size, lr, ctx.device,
+                    order, paper.population_eval,
+                )  # fmt: skip
+            else:
+                result = fit(
+                    model,
+                    splits[task],
+                    paper.epochs,
+                    paper.batch_size,
+                    lr,
+                    ctx.device,
+                    order,
+                    targets=paper.targets,
+                    patience=paper.patience,
+                )
             result.update(memory=float(model.memory), lr=lr)
             points[key] = result
             weights[key] = {name: t.cpu() for name, t in model.state_dict().items()}
@@ -299,12 +400,34 @@ class ContextualExperiment(Experiment):
                     "points": points,
                     "weights": weights,
                     "floors": floors,
+                    "variances": variances,
                     "config_hash": ctx.config_hash,
                     "mlflow_run_id": ctx.run.run_id,
                 },
             )
-            bar.set_postfix(point=key, kl=f"{result['test_kl']:.4f}")
-        return _train_records(plan, points, floors)
+            bar.set_postfix(point=key, kl=f"{result.get('test_kl', math.nan):.4f}")
+        records = _train_records(plan, points, floors)
+        for task in dict.fromkeys(t for t, _, _ in plan) if inits else ():
+            records.add("gradient_variance", variances[_task(task)], **_task_dims(task))
+        return records
+
+    def _gradient_variance(
+        self, model_cfg: DictConfig, task: Task, train: Split, inits: int, ctx: RunContext
+    ) -> float:
+        """The barren-plateau diagnostic (McClean et al. 2018, Nat. Commun. 9, 4812): the
+        variance over ``inits`` random initialisations of the gradient of the training loss
+        (soft targets, the first 256 training sequences), averaged over parameters. A barren
+        plateau makes it vanish exponentially in the qubit count n."""
+        n, k, _ = task
+        batch = {key: value[:256].to(ctx.device) for key, value in train.items()}
+        grads = []
+        for r in range(inits):
+            with seeded(ctx.seed, "gradient_variance", _task(task), r):
+                model = self._build(model_cfg, n, k, None, ctx.executor).to(ctx.device)
+            loss = outcome_nll(model(batch), batch["p_one"].double())
+            params = [p for p in model.parameters() if p.requires_grad]
+            grads.append(torch.cat([g.flatten() for g in torch.autograd.grad(loss, params)]))
+        return torch.stack(grads).double().var(dim=0).mean().item()
 
     def _probe(self, ctx: RunContext) -> Records:
         """The exact m-bit memory probe (:func:`~qmlrepro.papers.contextual.probe.memory_bounds`)

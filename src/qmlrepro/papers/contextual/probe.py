@@ -44,8 +44,13 @@ from qmlrepro.training.seeding import torch_generator
 
 MAX_HYPEREDGES = 20
 # JS(p, q) >= ln 2 * (1 - sum sqrt(p q)): the pointwise f-divergence inequality
-# f_JS(t) >= ln 2 * (sqrt t - 1)^2 / 2 (equality at t = 0, 1, inf; the ratio's infimum is ln 2,
-# checked on a dense grid in the tests). Scaled down by 1e-9 so rounding never makes it exceed w.
+# f_JS(t) >= ln 2 * (sqrt t - 1)^2 / 2 (equality at t = 0, 1, inf). Proof (review of issue 20):
+# both generators satisfy t f(1/t) = f(t), so take t = s^2, s in [0, 1]; twice the difference is
+# g(s) = 2 s ln 2 + 2 s^2 ln s - (1 + s^2) ln(1 + s^2), g(0) = g(1) = 0; g'(s) = 2 [ln 2 +
+# s ln(s^2 / (1 + s^2))], g'(0) > 0, g'(1) = 0; g''(s) = 2 [ln v + 2 (1 - v)], v = s^2/(1 + s^2)
+# in [0, 1/2], increasing in v, so g'' changes sign once (- to +): g rises then falls between
+# its zeros, g >= 0. Terms with q = 0 have limits ln 2 / 2 vs 1/2. Also checked on a dense grid
+# in the tests. Scaled down by 1e-9 so rounding never makes it exceed w.
 _HELLINGER_JS = math.log(2) * (1 - 1e-9)
 _LOG_FLOOR = -700.0  # log of a zero mixture probability in the k-means assignment GEMM only
 
