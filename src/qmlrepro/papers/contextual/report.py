@@ -493,9 +493,11 @@ class ContextualSection(ReportSection):
     @staticmethod
     def _plot(plots: PlotSink, tasks, bounds, best, population: Table, threshold) -> str:
         """One panel per probed binary task: the probe's lower and upper bounds on KL*(m)
-        against m (bits), the trained k-HRNN's held-out KL at m = n (its n qubits; mean over
-        seeds with its 95% t interval), the m-bit bottleneck's at its m, the threshold and the
-        memories n and C(n, k) - 1. Its data is the DVC series ``probe_bounds``."""
+        against m (bits), the trained k-HRNN's held-out KL at m = n (its n qubits; each seed's
+        best run on validation drawn one by one, since the values are bimodal; the series keeps
+        their mean and t interval), the m-bit bottleneck's population KL at its m (mean, 95% t
+        interval), the threshold and the memories n and C(n, k) - 1. Its data is the DVC series
+        ``probe_bounds``."""
         import matplotlib
 
         matplotlib.use("Agg")
@@ -531,6 +533,10 @@ class ContextualSection(ReportSection):
                 ys = [ci.estimate for _, ci in points]
                 low = [ci.estimate - ci.low if ci.low is not None else 0.0 for _, ci in points]
                 high = [ci.high - ci.estimate if ci.high is not None else 0.0 for _, ci in points]
+                if model == QUANTUM:  # bimodal over seeds (a run succeeds or stalls): each
+                    seeds = list(table.values().values())
+                    ax.plot([n] * len(seeds), seeds, "k*", markersize=10, label=label)
+                    continue
                 ax.errorbar(xs, ys, yerr=[low, high], capsize=3, label=label, **style)
             ax.axhline(threshold, color="red", ls=":", label=f"threshold {threshold:g}")
             ax.axvline(n, color="black", ls="-.", lw=0.8, label="n")
