@@ -131,6 +131,14 @@ def test_bottleneck_achievability_is_judged_on_the_population(tmp_path):
     assert all(v.status is Status.REPRODUCED for v in lines)
 
 
+def test_two_seeds_give_no_firm_trainability_verdict(tmp_path):
+    body = _body(tmp_path, _papers([0, 1]))
+    rates = [v for v in body.verdicts if v.claim.startswith("k-HRNN, random init")]
+    assert rates and all(v.status is Status.TOO_FEW_SEEDS for v in rates)  # 8 runs, 2 seeds
+    achievability = [v for v in body.verdicts if v.claim.startswith("m-bit bottleneck")]
+    assert achievability and not any(v.firm for v in achievability)
+
+
 def test_separation_bracket_prints_as_a_bracket_not_an_interval(tmp_path):
     body = _body(tmp_path, _papers([0, 1]))
     (straddles,) = [v for v in body.verdicts if v.claim.startswith("m*(0.01) > n = 5")]
