@@ -53,7 +53,8 @@ def memory_separation(n: int, k: int, eps: float, bracket: tuple[int, int]) -> V
         status = Status.REPRODUCED
         reason = (
             f"every classical predictor keeping {low - 1} bits or fewer has KL > {eps:g} (probe "
-            f"lower bound), while the k-HRNN is exact with {n} qubits by construction; {paper}"
+            f"lower bound), while the k-HRNN is exact with {n} qubits by construction; {paper}; "
+            "a counting bound, not evidence that contextuality is the source"
         )
     elif high <= n:
         status = Status.NOT_REPRODUCED
@@ -120,11 +121,13 @@ def barren_plateau(variance: dict[int, float]) -> Verdict:
     mild decay, so the verdict is "not testable here", with the numbers."""
     ns = sorted(variance)
     text = ", ".join(f"n={n}: {variance[n]:.2e}" for n in ns)
-    ratio = (
-        f"; per added qubit x{(variance[ns[-1]] / variance[ns[0]]) ** (1 / (ns[-1] - ns[0])):.2f}"
-        if len(ns) > 1 and variance[ns[0]] > 0
-        else ""
-    )
+    ratio = ""
+    if len(ns) > 1 and variance[ns[0]] > 0:
+        per_qubit = (variance[ns[-1]] / variance[ns[0]]) ** (1 / (ns[-1] - ns[0]))
+        ratio = (
+            f"; n={ns[-1]} vs n={ns[0]}: x{per_qubit:.2f} per added qubit (geometric mean; no "
+            "uncertainty over initialisations given)"
+        )
     where = f"n = {ns[0]}" if len(ns) == 1 else f"n = {ns[0]}..{ns[-1]}"
     return not_testable(
         "no barren plateau: k-HRNN gradient variance at random init vs n (k=2)",

@@ -96,7 +96,8 @@ def budget(table: Table, sizes: str = "") -> str:
     lrs = ", ".join(f"{lr:g}" for lr in table.levels("lr"))
     tries = f"learning rates {lrs}" + (f"; {restarts} restarts each" if restarts > 1 else "")
     sizes = sizes or str(table.levels("size"))
-    return f"{len(table.levels('lr')) * restarts} tries ({tries}), sizes {sizes}"
+    count = len(table.levels("lr")) * restarts
+    return f"{count} {'try' if count == 1 else 'tries'} ({tries}), sizes {sizes}"
 
 
 def sweep_point(record: Record) -> tuple:
@@ -281,7 +282,12 @@ class ContextualSection(ReportSection):
     def _setup(table: Table, threshold: float) -> str:
         profiles = ", ".join(f"`{p}`" for p in table.levels("profile")) or "—"
         return (
-            f"Profile {profiles}, seeds {table.levels('seed')}. Held-out KL per outcome (nats) "
+            f"Profile {profiles}, seeds {table.levels('seed')}. The task (our construction, see "
+            "Deviations): **part A** is one token per hyperedge of the complete k-uniform "
+            "hypergraph on n qubits (C = C(n, k) tokens, each an angle theta_e; binary tasks: "
+            "theta_e in {0, pi}, i.e. C bits); **part B** names a measurement basis per qubit "
+            "and the model predicts each outcome. The **k-HRNN** (k-hypergraph recurrent neural "
+            "network) holds n qubits. Held-out KL per outcome (nats) "
             "between the model's and the exact conditional Bernoulli distributions, mean ± std "
             "over seeds; each seed's learning rate and restart chosen by validation KL. The "
             "**theta-blind floor** is the KL of the Bayes-optimal predictor that ignores part A "
@@ -301,11 +307,15 @@ class ContextualSection(ReportSection):
             "KL*(m) <= eps, bracketed by the bounds. The k-HRNN holds n qubits and is exact by "
             "construction, so m*(eps) > n is an expressive separation. eps is per outcome: "
             "the last column gives the lower bound at C - 1 per sequence (n outcomes), which "
-            "falls more slowly with n than the per-outcome value.",
+            "falls more slowly with n than the per-outcome value. Partitions behind the upper "
+            "bounds (records' `partition`): keep-edges (cells agree on m chosen hyperedges), "
+            "kmeans (KL k-means refinement), matching+triples and flip-matching (pairs, at "
+            "C - 1). The probe is a counting bound: a purely classical lookup task would need all "
+            "C bits as well, so it does not show that contextuality is the source.",
             "",
             "| n | k | C(n,k) | KL*(0) = floor | KL*(C-2) | KL*(C-1) | "
             + " | ".join(f"m*({e:g})" for e in EPS)
-            + " | n | probe seconds | n x lower KL*(C-1) |",
+            + " | k-HRNN qubits | probe seconds | n x lower KL*(C-1) |",
             "|---|---|---|---|---|---|" + "---|" * len(EPS) + "---|---|---|",
         ]
         for task in tasks:
@@ -333,6 +343,13 @@ class ContextualSection(ReportSection):
                 + "; ".join(checks)
                 + ".",
             ]
+        controls = [t for t in tasks if t in bounds and math.comb(t[0], t[1]) - 1 <= t[0]]
+        if controls:
+            lines += [
+                "",
+                "Controls (C(n, k) - 1 <= n: no separation is possible, so no separation "
+                "verdict): " + ", ".join(f"n={n}, k={k}" for n, k, _ in controls) + ".",
+            ]
         if skipped:
             lines += [
                 "",
@@ -346,19 +363,23 @@ class ContextualSection(ReportSection):
     def _trainability_table(tasks, table, best, blind, threshold) -> list[str]:
         if table is None:
             return ["", "The k-HRNN stage has not run."]
+        # tries per seed (learning rates x restarts): what "best of R" means here
+        tries = len(table.levels("lr")) * len(table.levels("restart"))
         lines = [
             "",
             "### The k-HRNN (n qubits) from random initialisations",
             "",
-            "Every run of every seed counts (seeds x restarts; Clopper-Pearson 95% interval, "
-            "about this dataset). Best of R restarts = 1 - (1 - p)^R at the observed rate p. "
+            "Every run of every seed counts (seeds x restarts; Clopper-Pearson 95% interval; all "
+            "runs train on the same prepared data set, so it is the rate on this data). Best of "
+            "R tries (a seed's learning rates x restarts) = 1 - (1 - p)^R at the observed rate "
+            "p. "
             "Gradient variance: the variance over random initialisations of the loss gradient, "
             "averaged over parameters (mean over seeds); a barren plateau makes it vanish "
             "exponentially in n.",
             "",
-            "| n | k | runs succeeding (95% CI) | best of 4 | seeds whose best-on-validation run "
-            "succeeds | median run KL | theta-blind floor | stopped by patience (median best "
-            "epoch) | gradient variance |",
+            f"| n | k | runs succeeding (95% CI) | best of {tries} | seeds whose "
+            "best-on-validation run succeeds | median run KL | theta-blind floor | "
+            "stopped by patience (median best epoch) | gradient variance |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
         for n, k, angles in tasks:
@@ -375,7 +396,7 @@ class ContextualSection(ReportSection):
             variance = list(table.select("gradient_variance", **dims).values().values())
             lines.append(
                 f"| {n} | {k} | {ok}/{len(kls)} [{ci.low:.2f}, {ci.high:.2f}] | "
-                f"{1 - (1 - ok / len(kls)) ** 4:.2f} | "
+                f"{1 - (1 - ok / len(kls)) ** tries:.2f} | "
                 f"{sum(kl <= threshold for kl in chosen)}/{len(chosen)} | "
                 f"{_median(kls):.4f} | {_floor(blind, (n, k, angles))} | "
                 f"{sum(r.value == 1.0 for r in stopped)}/{len(stopped)} "
@@ -404,6 +425,7 @@ class ContextualSection(ReportSection):
             "| steps |",
             "|---|---|---|---|---|---|---|",
         ]
+        missing = [t for t in tasks if not bottleneck.select("population_kl", n=t[0], k=t[1])]
         for task in tasks:
             n, k, angles = task
             rows = bottleneck.select(n=n, k=k, angles=angles)
@@ -415,6 +437,14 @@ class ContextualSection(ReportSection):
                 lines.append(
                     f"| {n} | {k} | {m} | {star} | {_fmt(kl)} | {_fmt(floor)} | {steps:.0f} |"
                 )
+        if missing:
+            lines += [
+                "",
+                "Not trained on the population (2^C hypergraphs above "
+                "paper.population_max_hyperedges): "
+                + ", ".join(f"n={n}, k={k}" for n, k, _ in missing)
+                + ".",
+            ]
         return lines
 
     @staticmethod
