@@ -347,7 +347,7 @@ def test_smoothed_conditionals_give_one_half_where_no_mass_is_left():
 
 
 def test_report_picks_the_try_on_validation():
-    from qmlrepro.papers.contextual.report import curves
+    from qmlrepro.papers.contextual.report import best_tries
     from qmlrepro.report.results import JobResult
 
     def point(size, lr, val, test):
@@ -358,6 +358,8 @@ def test_report_picks_the_try_on_validation():
     records = [*point(4, 0.01, 0.2, 0.05), *point(4, 0.003, 0.1, 0.5), *point(8, 0.01, 0.1, 0.005)]
     result = JobResult("j", "train", "contextual", "m", "torch", "smoke", ({"seed": 0,
         "metrics": {}, "mlflow_run_id": "x", "records": records},), {})  # fmt: skip
-    by_size = curves(result.table())[(4, 2, "binary")]
-    assert by_size[4][0] == (8, 0.5)  # lr 0.003 wins on validation although its test KL is worse
-    assert by_size[8][0] == (16, 0.005)
+    best = best_tries(result.table()).select("test_kl", n=4, k=2, angles="binary", seed=0)
+    at4, at8 = best.select(size=4), best.select(size=8)
+    # lr 0.003 wins on validation although its test KL is worse
+    assert (at4.levels("memory"), at4.one()) == ([8], 0.5)
+    assert (at8.levels("memory"), at8.one()) == ([16], 0.005)

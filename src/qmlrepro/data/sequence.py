@@ -253,8 +253,16 @@ def _distinct_thetas(
 
 
 def sample_split(
-    spec: SequenceTaskSpec, thetas: torch.Tensor, gen: torch.Generator, chunk: int = 512
+    spec: SequenceTaskSpec,
+    thetas: torch.Tensor,
+    gen: torch.Generator,
+    chunk: int = 512,
+    blind: bool = True,
 ) -> dict[str, torch.Tensor]:
+    """``spec.sequences_per_theta`` sequences per angle vector of ``thetas`` (S, C(n, k)): a
+    uniform basis per qubit, a uniform measurement order and outcomes drawn from the exact
+    conditionals, ``chunk`` sequences of statevectors at a time. ``blind=False`` leaves out
+    ``p_blind`` (the theta-blind conditionals, only needed to score the floor)."""
     n, per = spec.n, spec.sequences_per_theta
     seq_thetas = thetas.repeat_interleave(per, dim=0)
     s = seq_thetas.shape[0]
@@ -268,16 +276,18 @@ def sample_split(
         outcomes.append(o)
         p_one.append(p)
     outcomes_t = torch.cat(outcomes)
-    blind = theta_blind_probabilities(bases, n, spec.k)
-    return {
+    split = {
         "thetas": seq_thetas,
         "bases": bases,  # per qubit j, index into BASES
         "order": order,  # order[:, t] = qubit measured at step t
         "outcomes": outcomes_t,  # outcome at step t
         "p_one": torch.cat(p_one),  # exact p(o_t = 1 | o_<t, bases, theta)
-        # the same conditionals of the theta-averaged state: the best prediction without part A
-        "p_blind": teacher_forced_p_one(blind, order, outcomes_t),
     }
+    if blind:
+        # the same conditionals of the theta-averaged state: the best prediction without part A
+        averaged = theta_blind_probabilities(bases, n, spec.k)
+        split["p_blind"] = teacher_forced_p_one(averaged, order, outcomes_t)
+    return split
 
 
 def prepare_sequences(out_dir: Path, specs: list[SequenceTaskSpec], seed: int) -> dict:

@@ -16,15 +16,12 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from qmlrepro.data.sequence import (
-    BASES,
+    SequenceTaskSpec,
     angle_alphabet,
-    conditional_outcomes,
-    hypergraph_states,
+    basis_bits,
     load_sequence_task,
-    rotate_to_bases,
+    sample_split,
     task_name,
-    teacher_forced_p_one,
-    theta_blind_probabilities,
 )
 from qmlrepro.errors import ConfigError, DataError
 from qmlrepro.experiment import Experiment, RunContext
@@ -172,24 +169,24 @@ def fit(
 def population_thetas(n: int, k: int) -> torch.Tensor:
     """(2^C, C) float64: every binary hypergraph as angles (bit e of the row index h: theta_e =
     pi), the population the memory probe bounds."""
-    edges = math.comb(n, k)
-    index = torch.arange(2**edges)
-    return math.pi * ((index.unsqueeze(1) >> torch.arange(edges)) & 1).double()
+    return math.pi * basis_bits(math.comb(n, k)).double()
 
 
 def population_batch(
-    thetas: torch.Tensor, n: int, k: int, count: int, generator: torch.Generator
+    thetas: torch.Tensor,
+    n: int,
+    k: int,
+    count: int,
+    generator: torch.Generator,
+    blind: bool = False,
 ) -> Split:
-    """``count`` fresh sequences of the task distribution over the hypergraphs ``thetas``
-    (each drawn uniformly, then a uniform setting, a uniform order and outcomes from the exact
-    conditionals), as :func:`~qmlrepro.data.sequence.sample_split` draws them, without the
-    theta-blind labels (``p_blind`` is not needed to train)."""
+    """``count`` fresh sequences of the task distribution over the hypergraphs ``thetas``: each
+    hypergraph drawn uniformly, then one sequence of it as
+    :func:`~qmlrepro.data.sequence.sample_split` draws it (in one chunk); ``blind`` adds the
+    theta-blind conditionals ``p_blind`` (not needed to train)."""
     picked = thetas[torch.randint(0, len(thetas), (count,), generator=generator)]
-    bases = torch.randint(0, len(BASES), (count, n), generator=generator)
-    order = torch.argsort(torch.rand((count, n), generator=generator), dim=1)
-    states = rotate_to_bases(hypergraph_states(picked, n, k), bases, n)
-    outcomes, p_one = conditional_outcomes(states.abs() ** 2, order, n, generator)
-    return {"thetas": picked, "bases": bases, "order": order, "outcomes": outcomes, "p_one": p_one}
+    spec = SequenceTaskSpec(n, k, count, 0, 1, theta_levels=2)
+    return sample_split(spec, picked, generator, chunk=count, blind=blind)
 
 
 def fit_population(
@@ -225,9 +222,7 @@ def fit_population(
         loss.backward()
         optimizer.step()
     model.eval()
-    fresh = population_batch(thetas, n, k, eval_sequences, generator)
-    blind = theta_blind_probabilities(fresh["bases"], n, k)
-    fresh["p_blind"] = teacher_forced_p_one(blind, fresh["order"], fresh["outcomes"])
+    fresh = population_batch(thetas, n, k, eval_sequences, generator, blind=True)
     kl, _ = kl_and_nll(model, fresh, device)
     return {
         "population_kl": kl,
@@ -296,11 +291,8 @@ class ContextualExperiment(Experiment):
     def _tasks(self) -> list[Task]:
         """(n, k, theta_levels) of every task of the dataset (a task's own theta_levels, else
         the dataset's)."""
-        ds = self.cfg.dataset
-        return [
-            (int(t.n), int(t.k), t.get("theta_levels", None) or ds.get("theta_levels", None))
-            for t in ds.tasks
-        ]
+        ds = OmegaConf.to_object(self.cfg.dataset)  # SequenceConfig: its task_value fallback
+        return [(int(t.n), int(t.k), ds.task_value(t, "theta_levels")) for t in ds.tasks]
 
     def _enumerable(self, task: Task) -> bool:
         """A binary task whose 2^C(n, k) hypergraphs ``paper.population_max_hyperedges``

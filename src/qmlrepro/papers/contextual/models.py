@@ -77,7 +77,13 @@ class QuantumHRNN(nn.Module):
 
 def feature_width(n: int, k: int) -> int:
     """Width F of :func:`token_features` for task (n, k)."""
-    return 2 + 2 + math.comb(n, k) + n + len(BASES) + 2
+    return _width(math.comb(n, k), n)
+
+
+def _width(edges: int, n: int) -> int:
+    # part flags (2), cos/sin theta (2), edge one-hot, qubit one-hot, basis one-hot, o_{t-1} and
+    # the 'first' flag (2)
+    return 2 + 2 + edges + n + len(BASES) + 2
 
 
 def token_features(batch: dict[str, torch.Tensor], n: int) -> torch.Tensor:
@@ -88,7 +94,7 @@ def token_features(batch: dict[str, torch.Tensor], n: int) -> torch.Tensor:
     Features 0/1 flag the part (A, B)."""
     thetas, order, bases, outcomes = (batch[k] for k in ("thetas", "order", "bases", "outcomes"))
     s, edges = thetas.shape
-    width = 2 + 2 + edges + n + len(BASES) + 2
+    width = _width(edges, n)
     part_a = thetas.new_zeros(s, edges, width)
     part_a[..., 0] = 1
     part_a[..., 2], part_a[..., 3] = torch.cos(thetas), torch.sin(thetas)

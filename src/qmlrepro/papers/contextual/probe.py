@@ -521,7 +521,7 @@ def hypergraph_orbits(n: int, k: int) -> tuple[torch.Tensor, torch.Tensor, torch
     c = _check_task(n, k)
     table = edge_permutations(n, k)
     index = torch.arange(2**c)
-    bits = (index.unsqueeze(1) >> torch.arange(c)) & 1
+    bits = basis_bits(c).long()
     canonical, perm = index.clone(), torch.zeros_like(index)
     for p in range(1, table.shape[0]):
         image = (bits << table[p]).sum(dim=1)

@@ -53,7 +53,6 @@ BACKENDS = (
 )
 TASK_DIMS = ("n", "k", "angles")
 Task = tuple[int, int, str]  # n, k, angles ("binary", "continuous")
-Curves = dict[Task, dict[int, dict[int, tuple[float, float]]]]
 
 
 def best_tries(table: Table) -> Table:
@@ -73,16 +72,6 @@ def best_tries(table: Table) -> Table:
         for r in table.select(name)
         if tuple(r.dims[d] for d in (*point_dims, "lr", "restart")) in chosen
     )
-
-
-def curves(table: Table) -> Curves:
-    """task -> size -> seed -> (memory, test KL), each seed at its best try (:func:`best_tries`)
-    of the training records ``table`` of one model."""
-    out: Curves = defaultdict(lambda: defaultdict(dict))
-    for r in best_tries(table).select("test_kl"):
-        d = r.dims
-        out[task_of(r)][d["size"]][d["seed"]] = (d["memory"], r.value)
-    return out
 
 
 def task_of(record: Record) -> Task:
@@ -388,16 +377,15 @@ class ContextualSection(ReportSection):
             if not runs:
                 continue
             kls = [r.value for r in runs]
-            ok = sum(kl <= threshold for kl in kls)
+            ok, _, reached, seeds = _successes(table, best, dims, threshold)
             ci = proportion_interval(ok, len(kls), method="exact")
             stopped = table.select("converged", **dims)
             epochs = sorted(r.value for r in table.select("best_epoch", **dims))
-            chosen = list(best.select("test_kl", **dims).values().values())
             variance = list(table.select("gradient_variance", **dims).values().values())
             lines.append(
                 f"| {n} | {k} | {ok}/{len(kls)} [{ci.low:.2f}, {ci.high:.2f}] | "
                 f"{1 - (1 - ok / len(kls)) ** tries:.2f} | "
-                f"{sum(kl <= threshold for kl in chosen)}/{len(chosen)} | "
+                f"{reached}/{seeds} | "
                 f"{_median(kls):.4f} | {_floor(blind, (n, k, angles))} | "
                 f"{sum(r.value == 1.0 for r in stopped)}/{len(stopped)} "
                 f"({_median(epochs):.0f}) | "
@@ -551,23 +539,19 @@ class ContextualSection(ReportSection):
             dims = {"n": n, "k": k, "angles": angles}
             quantum = best.get(QUANTUM, Table()).select("test_kl", **dims)
             bottleneck = _seed_means(population.select("population_kl", **dims), "memory")
-            for model, label, style, table in (
-                (QUANTUM, "k-HRNN (n qubits)", dict(fmt="k*", markersize=12), quantum),
-                (BOTTLENECK, "m-bit bottleneck (population)", dict(fmt="rs"), bottleneck),
-            ):
-                points = [(x, ci.clip(lower=0.0)) for x, ci in curve(table, "memory")]
-                if not points:
-                    continue
-                series[f"{SHORT[model]} n={n} k={k}"] = points
+            for model, table in ((QUANTUM, quantum), (BOTTLENECK, bottleneck)):
+                if points := [(x, ci.clip(lower=0.0)) for x, ci in curve(table, "memory")]:
+                    series[f"{SHORT[model]} n={n} k={k}"] = points
+            # the k-HRNN's seeds one by one: bimodal (a run succeeds or stalls)
+            if seeds := list(quantum.values().values()):
+                ax.plot([n] * len(seeds), seeds, "k*", markersize=10, label="k-HRNN (n qubits)")
+            if points := series.get(f"{SHORT[BOTTLENECK]} n={n} k={k}"):
                 xs = [x for x, _ in points]
                 ys = [ci.estimate for _, ci in points]
                 low = [ci.estimate - ci.low if ci.low is not None else 0.0 for _, ci in points]
                 high = [ci.high - ci.estimate if ci.high is not None else 0.0 for _, ci in points]
-                if model == QUANTUM:  # bimodal over seeds (a run succeeds or stalls): each
-                    seeds = list(table.values().values())
-                    ax.plot([n] * len(seeds), seeds, "k*", markersize=10, label=label)
-                    continue
-                ax.errorbar(xs, ys, yerr=[low, high], capsize=3, label=label, **style)
+                label = "m-bit bottleneck (population)"
+                ax.errorbar(xs, ys, yerr=[low, high], fmt="rs", capsize=3, label=label)
             ax.axhline(threshold, color="red", ls=":", label=f"threshold {threshold:g}")
             ax.axvline(n, color="black", ls="-.", lw=0.8, label="n")
             ax.axvline(b.hyperedges - 1, color="purple", ls="-.", lw=0.8, label="C(n,k)-1")
@@ -597,14 +581,9 @@ class ContextualSection(ReportSection):
         for task in tasks if quantum is not None else ():
             n, k, angles = task
             dims = {"n": n, "k": k, "angles": angles}
-            runs = quantum.select("test_kl", **dims)
-            if runs:
-                ok = sum(r.value <= threshold for r in runs)
-                chosen = list(best[QUANTUM].select("test_kl", **dims).values().values())
-                reached = sum(kl <= threshold for kl in chosen)
-                verdicts.append(
-                    khrnn_trainability(n, k, threshold, ok, len(runs), reached, len(chosen))
-                )
+            if quantum.select("test_kl", **dims):
+                counts = _successes(quantum, best[QUANTUM], dims, threshold)
+                verdicts.append(khrnn_trainability(n, k, threshold, *counts))
         if quantum is not None:
             variance = {}
             for n, k, angles in tasks:
@@ -628,6 +607,20 @@ def _fmt(values: list[float]) -> str:
         return "—"
     s = summarize(values)
     return f"{s.mean:.4f}" if s.n < 2 else f"{s.mean:.4f} ± {s.std:.4f}"
+
+
+def _successes(runs: Table, best: Table, dims: dict, threshold: float) -> tuple[int, ...]:
+    """(runs reaching ``threshold``, runs, seeds whose best run on validation reaches it,
+    seeds) for the k-HRNN's training records ``runs`` and its best tries ``best`` on the task
+    ``dims``."""
+    kls = [r.value for r in runs.select("test_kl", **dims)]
+    chosen = list(best.select("test_kl", **dims).values().values())
+    return (
+        sum(kl <= threshold for kl in kls),
+        len(kls),
+        sum(kl <= threshold for kl in chosen),
+        len(chosen),
+    )
 
 
 def _point(value: float) -> Interval:
