@@ -55,10 +55,22 @@ class ProbeConfig:
     milestones: list[int] = field(default_factory=lambda: [60, 80])
     batch_size: int = 256
     augment: bool = False  # true: fresh augmented views every epoch (the paper's protocol)
+    # The converged probe: standardised features, multinomial logistic regression (L-BFGS) to
+    # convergence; its inverse L2 strength C is picked from c_grid on n_val validation images
+    # (training images after the probe's n_train, never test images).
+    n_val: int = 1000
+    c_grid: list[float] = field(default_factory=lambda: [0.01, 0.1, 1.0, 10.0, 100.0])
+    max_iter: int = 1000
+    tol: float = 1e-6
 
     def check(self) -> None:
         require_positive("paper.probe.n_train", self.n_train)
         require_positive("paper.probe.n_test", self.n_test)
+        require_positive("paper.probe.n_val", self.n_val, allow_none=False)
+        require_positive("paper.probe.max_iter", self.max_iter, allow_none=False)
+        require_above_zero("paper.probe.tol", self.tol)
+        if not self.c_grid or min(self.c_grid) <= 0:
+            raise ConfigError(f"paper.probe.c_grid={self.c_grid} must list values > 0")
         for key in ("epochs", "batch_size"):
             require_positive(f"paper.probe.{key}", getattr(self, key), allow_none=False)
         require_above_zero("paper.probe.lr", self.lr)
@@ -74,12 +86,19 @@ class QsslConfig(PaperConfig):
     _target_: str = "qmlrepro.papers.qssl.experiment.QsslExperiment"
     id: str = "qssl"
     width: int = 8
-    steps: int = 176
+    steps: int = 176  # 0: no SimCLR training (the random-initialisation control)
+    calibrate_batches: int = 20  # steps = 0: augmented batches that set BatchNorm statistics
     batch_size: int = 256
     lr: float = 1e-3
+    # Learning-rate selection. lr_grid (a tuning job): each seed pre-trains once per lr and
+    # records the converged probe's validation accuracy. lr_from (a comparison job): the lr of
+    # that tuning job's best mean validation accuracy over its seeds replaces paper.lr.
+    lr_grid: list[float] = field(default_factory=list)
+    lr_from: str | None = None
     weight_decay: float = 1e-6
     temperature: float = 0.07
-    projection_dim: int = 128
+    projection_dim: int | None = None  # null: W, as the authors' code; 128: standard SimCLR
+    keep_model: bool = True  # false: the final checkpoint keeps probes and records, no weights
     log_every: int = 5
     checkpoint_every: int = 20
     eval_images: int | None = None  # test images the evaluate stage classifies (null: all)
@@ -88,8 +107,16 @@ class QsslConfig(PaperConfig):
     augment: dict[str, AugmentConfig] = field(default_factory=dict)  # per dataset name
 
     def __post_init__(self) -> None:
-        for key in ("width", "steps", "batch_size", "projection_dim", "log_every"):
+        for key in ("width", "batch_size", "log_every", "calibrate_batches"):
             require_positive(f"paper.{key}", getattr(self, key), allow_none=False)
+        require_non_negative("paper.steps", self.steps)
+        require_positive("paper.projection_dim", self.projection_dim)
+        if any(lr <= 0 for lr in self.lr_grid):
+            raise ConfigError(f"paper.lr_grid={self.lr_grid} must list learning rates > 0")
+        if self.lr_grid and self.lr_from:
+            raise ConfigError("paper.lr_grid (a tuning job) and paper.lr_from cannot both be set")
+        if self.lr_grid and self.steps == 0:
+            raise ConfigError("paper.lr_grid with paper.steps=0: nothing trains, nothing to tune")
         require_positive("paper.checkpoint_every", self.checkpoint_every, allow_none=False)
         require_positive("paper.eval_images", self.eval_images)
         require_positive("paper.eval_batch", self.eval_batch, allow_none=False)
@@ -105,15 +132,22 @@ class QsslConfig(PaperConfig):
 
 @dataclass
 class ClassicalModel:
-    """``conf/model/qssl/classical.yaml``."""
+    """``conf/model/qssl/classical*.yaml`` and ``identity.yaml`` (``layers: 0``)."""
 
     _target_: str = "qmlrepro.papers.qssl.models.ClassicalRepresentation"
     width: int = 8
     layers: int = 2
+    activation: str = "leaky_relu"
 
     def __post_init__(self) -> None:
-        for key in ("width", "layers"):
-            require_positive(f"model.{key}", getattr(self, key), allow_none=False)
+        from qmlrepro.papers.qssl.models import ACTIVATIONS
+
+        require_positive("model.width", self.width, allow_none=False)
+        require_non_negative("model.layers", self.layers)
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(
+                f"model.activation={self.activation!r}: use one of {', '.join(ACTIVATIONS)}"
+            )
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """The SimCLR network of the paper: ResNet-18 -> Linear(512, W) -> sigmoid * pi -> representation
-network (classical or quantum, width W) -> projection head -> L2-normalised 128-d output."""
+network (classical, quantum or a control, width W) -> projection head -> L2-normalised output of
+``projection_dim`` (W in the authors' code, 128 in standard SimCLR)."""
 
 import math
 
@@ -16,14 +17,43 @@ from qmlrepro.quantum.spec import CircuitSpec, make_spec
 from qmlrepro.training.seeding import seeded
 
 
-class ClassicalRepresentation(nn.Sequential):
-    """``layers`` x [Linear(W, W) + LeakyReLU]. Always runs in torch; ``executor`` is accepted so
-    every representation network is built by the same call."""
+class Cos(nn.Module):
+    """Element-wise cosine: the non-linearity a qubit's <Z> applies to an RX-encoded angle
+    (<Z> = cos x after RX(x) on |0>), as a classical activation."""
 
-    def __init__(self, width: int, layers: int = 2, executor: Executor | None = None) -> None:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cos(x)
+
+
+ACTIVATIONS = {"leaky_relu": nn.LeakyReLU, "tanh": nn.Tanh, "cos": Cos}
+
+
+class ClassicalRepresentation(nn.Sequential):
+    """``layers`` x [Linear(W, W) + activation]: W (W + 1) parameters per layer (144 at W = 8,
+    2 layers). The paper's network is LeakyReLU (the authors' ``--classical``); ``tanh`` and
+    ``cos`` are controls with a bounded / the quantum layer's trigonometric non-linearity, and
+    ``layers=0`` is the identity (the authors' ``--identity``: no representation network, 0
+    parameters, the probe reads the angles). Always runs in torch; ``executor`` is accepted so
+    every representation network is built by the same call.
+
+    Raises:
+        ValueError: ``activation`` not one of :data:`ACTIVATIONS`, or ``layers < 0``.
+    """
+
+    def __init__(
+        self,
+        width: int,
+        layers: int = 2,
+        activation: str = "leaky_relu",
+        executor: Executor | None = None,
+    ) -> None:
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation={activation!r}: use one of {', '.join(ACTIVATIONS)}")
+        if layers < 0:
+            raise ValueError(f"layers={layers} must be >= 0")
         blocks: list[nn.Module] = []
         for _ in range(layers):
-            blocks += [nn.Linear(width, width), nn.LeakyReLU()]
+            blocks += [nn.Linear(width, width), ACTIVATIONS[activation]()]
         super().__init__(*blocks)
 
 
@@ -64,6 +94,9 @@ def resnet18_trunk(in_channels: int) -> nn.Module:
 class SimCLRNetwork(nn.Module):
     """Trunk -> angles -> ``representation`` -> projection head.
 
+    ``projection_dim``: the head's output size; None gives W (the authors' code builds
+    ``SimCLR(resnet18, args.width)``, bjader/QSSL ``models.py``).
+
     Each component the network builds is initialised from its own random stream of run seed
     ``seed`` (``derive_seed(seed, "init", "trunk" | "to_angles" | "projection")``): two networks
     of one seed with different representation networks start from bit-identical trunks and heads,
@@ -75,7 +108,7 @@ class SimCLRNetwork(nn.Module):
         representation: nn.Module,
         width: int,
         in_channels: int,
-        projection_dim: int = 128,
+        projection_dim: int | None = None,
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -89,7 +122,7 @@ class SimCLRNetwork(nn.Module):
                 nn.Linear(width, width, bias=False),
                 nn.BatchNorm1d(width),
                 nn.ReLU(),
-                nn.Linear(width, projection_dim),
+                nn.Linear(width, projection_dim or width),
             )
 
     def angles(self, images: torch.Tensor) -> torch.Tensor:
