@@ -10,9 +10,10 @@ from hydra.utils import instantiate
 
 from qmlrepro.config.compose import compose_config
 from qmlrepro.data.augment import AugmentSpec, BatchAugment
+from qmlrepro.papers.qssl.experiment import best_lr
 from qmlrepro.papers.qssl.losses import nt_xent_loss
-from qmlrepro.papers.qssl.models import QuantumRepresentation
-from qmlrepro.papers.qssl.probe import train_linear_probe
+from qmlrepro.papers.qssl.models import QuantumRepresentation, count_parameters
+from qmlrepro.papers.qssl.probe import effective_rank, fit_converged_probe, train_linear_probe
 from tests.conftest import requires_mnist
 
 WIDTH = 8
@@ -140,10 +141,184 @@ def test_qssl_train_evaluate_and_skip(project, monkeypatch):
     metrics = record["runs"][0]["metrics"]
     assert 0 <= metrics["probe_final_accuracy"] <= metrics["probe_best_accuracy"] <= 1
     assert record["describe"]["n_qubits"] == WIDTH
+    assert metrics["converged/features:representation"] == 1.0  # L-BFGS met its tolerance
     noisy = json.loads(evaluate("q", "aer_noise").read_text())["runs"][0]["metrics"]
-    assert noisy["n_images"] == 6 and 0 <= noisy["test_accuracy"] <= 1
+    assert noisy["n_images"] == 6
+    assert 0 <= noisy["test_accuracy/probe:converged"] <= 1
+    assert 0 <= noisy["test_accuracy/probe:paper"] <= 1
 
     skipped = json.loads(
         train(["job=s", "model=qssl/classical", "run_in_profiles=[paper]", *common]).read_text()
     )
     assert skipped["runs"] == [] and "paper" in skipped["skipped"]
+
+
+@requires_mnist
+def test_tuning_job_picks_the_best_validation_lr_and_random_init_trains_nothing(
+    project, monkeypatch
+):
+    """A tuning job records the converged probe's validation accuracy per lr; a comparison job
+    with lr_from trains at the lr of the best mean (and refuses another model's tuning); a
+    steps=0 job keeps no weights and records no lr."""
+    from qmlrepro.errors import ConfigError
+    from qmlrepro.papers.qssl.experiment import best_lr
+    from qmlrepro.stages import train
+    from tests.conftest import prepare_offline_mnist
+
+    prepare_offline_mnist(project, monkeypatch, 28, "none")
+    common = ["profile=smoke", "paper=qssl", "profile.seeds=[0]", "model=qssl/classical_cos"]
+    tuned = json.loads(
+        train(
+            ["job=t", "paper.lr_grid=[0.0001,0.01]", "paper.keep_model=false", *common]
+        ).read_text()
+    )
+    records = [r for r in tuned["runs"][0]["records"] if r["name"] == "val_accuracy"]
+    per_lr = {
+        r["dims"]["lr"]: [r["value"]] for r in records if r["dims"]["features"] == "representation"
+    }
+    assert set(per_lr) == {0.0001, 0.01}
+    main = json.loads(train(["job=m", "paper.lr_from=t", *common]).read_text())
+    assert main["runs"][0]["metrics"]["lr"] == best_lr(per_lr) == main["describe"]["lr"]
+    with pytest.raises(ConfigError, match="tuned another setting: model qssl/classical_cos"):
+        train(["job=x", "paper.lr_from=t", "profile=smoke", "paper=qssl", "model=qssl/identity"])
+
+    random = json.loads(
+        train(["job=r", "paper.steps=0", "paper.keep_model=false", *common]).read_text()
+    )
+    metrics = random["runs"][0]["metrics"]
+    assert "lr" not in metrics and 0 <= metrics["converged_test_accuracy/features:angles"] <= 1
+    state = torch.load(project / "results/checkpoints/r/seed0.pt", weights_only=False)
+    assert "model" not in state and "optimizer" not in state and state["complete"]
+
+
+def test_best_lr_takes_the_highest_mean_and_the_smallest_lr_on_a_tie():
+    assert best_lr({1e-3: [0.5, 0.7], 1e-4: [0.6, 0.65], 3e-4: [0.2]}) == 1e-4
+    assert best_lr({1e-3: [0.5], 1e-4: [0.5]}) == 1e-4
+
+
+# -- the converged probe ----------------------------------------------------------------------
+
+
+def test_converged_probe_separates_a_separable_set_whatever_the_feature_scale():
+    """Separable classes: 100% on train and test; multiplying a feature by 1000 (a scale the
+    paper's Adam probe would struggle with) changes nothing after standardisation."""
+    torch.manual_seed(0)
+    y = torch.randint(0, 4, (300,)) + 3
+    x = torch.nn.functional.one_hot(y - 3, 6).double() + 0.05 * torch.randn(300, 6)
+    probe = fit_converged_probe(x[:200], y[:200], x[200:250], y[200:250], [1.0, 10.0])
+    assert probe.converged and probe.val_accuracy == 1.0
+    assert probe.accuracy(x[250:], y[250:]) == 1.0 and probe.classes.tolist() == [3, 4, 5, 6]
+    scaled = x * torch.tensor([1000.0, 1, 1, 1e-3, 1, 1])
+    again = fit_converged_probe(scaled[:200], y[:200], scaled[200:250], y[200:250], [1.0, 10.0])
+    torch.testing.assert_close(again.coef, probe.coef, rtol=1e-4, atol=1e-6)
+
+
+def test_converged_probe_reaches_the_optimum_of_its_objective():
+    """On overlapping classes the fitted weights minimise the L2-penalised multinomial
+    cross-entropy sum_i -log softmax(W x_i + b)_{y_i} + ||W||^2 / (2C): the same objective
+    minimised independently by scipy's BFGS to a tight tolerance gives the same value."""
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(0)
+    n, w, k, c = 240, 3, 3, 0.5
+    y = rng.integers(0, k, n)
+    x = rng.normal(size=(n, w)) + 0.8 * np.eye(k, w)[y]
+    probe = fit_converged_probe(
+        torch.from_numpy(x),
+        torch.from_numpy(y),
+        torch.from_numpy(x),
+        torch.from_numpy(y),
+        [c],
+        max_iter=5000,
+        tol=1e-10,
+    )
+    xs = (x - probe.mean.numpy()) / probe.scale.numpy()
+
+    def objective(theta: np.ndarray) -> float:
+        weights, bias = theta[: k * w].reshape(k, w), theta[k * w :]
+        logits = xs @ weights.T + bias
+        log_norm = np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(1)) + logits.max(1)
+        return float((log_norm - logits[np.arange(n), y]).sum() + (weights**2).sum() / (2 * c))
+
+    best = minimize(objective, np.zeros(k * w + k), method="BFGS", options={"gtol": 1e-10})
+    ours = objective(np.concatenate([probe.coef.numpy().ravel(), probe.intercept.numpy()]))
+    assert probe.converged
+    assert ours == pytest.approx(best.fun, rel=1e-7)
+
+
+def test_effective_rank_counts_directions():
+    torch.manual_seed(0)
+    line = torch.randn(100, 1) * torch.tensor([[1.0, 2.0, -1.0]])
+    assert effective_rank(line) == pytest.approx(1.0, abs=1e-6)
+    assert effective_rank(torch.randn(5000, 4)) == pytest.approx(4.0, abs=0.1)
+
+
+# -- controls ---------------------------------------------------------------------------------
+
+CONTROLS = {  # model -> representation parameters at W = 8
+    "classical": 2 * (WIDTH * WIDTH + WIDTH),
+    "classical_tanh": 2 * (WIDTH * WIDTH + WIDTH),
+    "classical_cos": 2 * (WIDTH * WIDTH + WIDTH),
+    "identity": 0,
+    "quantum_ring": 2 * 2 * WIDTH,
+    "quantum_all_to_all": 4 * WIDTH,
+}
+
+
+def _network(model: str, seed: int = 3):
+    from qmlrepro.papers.qssl.experiment import QsslExperiment
+
+    cfg = compose_config(["paper=qssl", f"model=qssl/{model}", "profile=smoke"])
+    return QsslExperiment(cfg)._network(
+        torch.device("cpu"), 1, seed, instantiate(cfg.backend.executor)
+    )
+
+
+def test_each_control_builds_its_stated_parameter_count_and_activation():
+    for model, count in CONTROLS.items():
+        net = _network(model)
+        assert count_parameters(net.representation) == count, model
+    angles = torch.rand(5, WIDTH) * math.pi
+    torch.testing.assert_close(_network("identity").representation(angles), angles)
+    cos = _network("classical_cos").representation
+    first, second = cos[0], cos[2]
+    torch.testing.assert_close(cos(angles), torch.cos(second(torch.cos(first(angles)))))
+    tanh = _network("classical_tanh").representation
+    torch.testing.assert_close(tanh(angles), torch.tanh(tanh[2](torch.tanh(tanh[0](angles)))))
+
+
+def test_paired_models_share_trunk_angles_and_head_weights_at_step_zero():
+    """Every model of a seed starts from bit-identical trunk, Linear(512, W) and projection head
+    (each from its own seeded stream), whatever its representation network; another seed
+    differs."""
+    nets = {model: _network(model) for model in CONTROLS}
+    reference = nets["classical"]
+    for model, net in nets.items():
+        for part in ("trunk", "to_angles", "projection"):
+            ours, theirs = getattr(net, part).state_dict(), getattr(reference, part).state_dict()
+            assert ours.keys() == theirs.keys()
+            for key in ours:
+                assert torch.equal(ours[key], theirs[key]), (model, part, key)
+    other = _network("classical", seed=4)
+    assert not torch.equal(other.to_angles.weight, reference.to_angles.weight)
+    assert reference.projection[-1].out_features == WIDTH  # the authors' output W
+
+
+def test_random_init_calibration_sets_batchnorm_statistics_and_leaves_weights():
+    from qmlrepro.experiment import RunContext
+    from qmlrepro.papers.qssl.experiment import QsslExperiment
+
+    cfg = compose_config(["paper=qssl", "model=qssl/classical", "profile=smoke"])
+    experiment = QsslExperiment(cfg)
+    net = _network("classical")
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    x = torch.rand(64, 1, 28, 28)
+    ctx = RunContext(3, None, None, torch.device("cpu"))
+    experiment._calibrate(net, x, experiment._augment(), ctx)
+    after = net.state_dict()
+    for key, value in before.items():
+        if "running" in key:
+            assert not torch.equal(after[key], value), key  # statistics moved off 0 / 1
+        elif "num_batches_tracked" not in key:
+            assert torch.equal(after[key], value), key  # no weight changed
+    assert net.trunk.bn1.momentum == 0.1  # restored after the cumulative average

@@ -148,9 +148,11 @@ class QsslExperiment(Experiment):
         mine = {
             "model": str(self.cfg.choices.get("model")),
             "backend": str(self.cfg.backend.name),
-            **{k: v for k, v in self.dims().items()},
+            **{k: v for k, v in self.dims().items() if k != "role"},
         }
         theirs = {"model": tuned.model, "backend": tuned.backend, **tuned.dims}
+        if theirs.get("role") != "tuning":
+            raise ConfigError(f"paper.lr_from={job} is not a tuning job (no paper.lr_grid)")
         differ = {k: (theirs.get(k), v) for k, v in mine.items() if theirs.get(k) != v}
         if differ:
             raise ConfigError(
@@ -189,14 +191,21 @@ class QsslExperiment(Experiment):
     def dims(self) -> dict[str, int | str]:
         """The dimensions that tell this paper's jobs apart beyond model and backend: the
         representation ``width`` (qubits or units; the ablation sweeps it), the SimCLR horizon
-        ``steps`` (the ablation trains shorter; 0: the random-initialisation control) and the
-        ``dataset``."""
+        ``steps`` (the ablation trains shorter; 0: the random-initialisation control), the
+        ``dataset`` and the job's :meth:`role`."""
         paper = self.cfg.paper
         return {
             "width": int(paper.width),
             "steps": int(paper.steps),
             "dataset": str(self.cfg.dataset.name),
+            "role": self.role(),
         }
+
+    def role(self) -> str:
+        """``"tuning"`` (``lr_grid``), ``"random_init"`` (``steps: 0``) or ``"comparison"``."""
+        if self.cfg.paper.lr_grid:
+            return "tuning"
+        return "random_init" if self.cfg.paper.steps == 0 else "comparison"
 
     # -- data and features ----------------------------------------------------------------------
 
