@@ -3,10 +3,15 @@
 Paper numbers: Jaderberg et al., arXiv 2103.14653, Table 1 (CIFAR-10, first 5 classes, W = 8,
 6 seeds, best-epoch linear-probe accuracy, mean ± std over seeds); the width ablation is Fig. 4.
 Our runs use MNIST digits 0-4 by default, so absolute accuracies are not comparable; the claims
-are about the quantum - classical gap, whose size is compared with the paper's gap.
+are about the quantum - classical gap, whose size is compared with the paper's gap (on its own
+dataset: the comparison says whether our gap is of the paper's size, not that it must be).
+
+Every verdict reads the converged probe on the representation-network output (standardised
+features, logistic regression to convergence, its regularisation chosen on a validation split);
+the paper's probe (best / final Adam epoch) is reported beside it.
 """
 
-from qmlrepro.report.claims import PairedDifference, Threshold
+from qmlrepro.report.claims import Equivalence, PairedDifference, Threshold
 
 # Table 1, linear-probe accuracy (%), mean ± std over 6 seeds.
 PAPER_ACCURACY = {
@@ -34,42 +39,56 @@ def _gap(model: str) -> float:
     return round(PAPER_ACCURACY[model][0] - PAPER_ACCURACY["classical"][0], 2)
 
 
-# The paper's quantum - classical gaps (Table 1, CIFAR-10), quoted beside our MNIST verdicts.
-PAPER_GAP = {
+PAPER_GAP = {  # +3.02 and +2.85 points
     "quantum-ring": _gap("quantum-ring"),
     "quantum-ring-shots": _gap("quantum-ring-shots"),
 }
 
 QUANTUM_EXACT_BEATS_CLASSICAL = PairedDifference(
-    statement="quantum ring (exact) beats classical in best-epoch linear-probe accuracy",
+    statement="quantum ring (exact) beats the tuned classical network in linear-probe accuracy",
     direction="greater",
-    paired=True,  # a seed fixes the order of the training batches for both models
-    # no paper_value: the paper's gap (46.51 - 43.49 = +3.02 points, PAPER_GAP) is on CIFAR-10,
-    # ours on MNIST digits 0-4, so sizes are not compared (the report quotes it as context)
+    paired=True,  # a seed fixes the trunk, head and data order of every model
+    paper_value=PAPER_GAP["quantum-ring"],
     bounds=DIFFERENCE_BOUNDS,
     unit=" points",
 )
 
 QUANTUM_SHOTS_BEATS_CLASSICAL = PairedDifference(
-    statement="quantum ring (100 shots) beats classical in best-epoch linear-probe accuracy",
+    statement="quantum ring (100 shots) beats the tuned classical network in linear-probe accuracy",
     direction="greater",
     paired=True,
-    # no paper_value (PAPER_GAP: 46.34 - 43.49 = +2.85 points on CIFAR-10), as above
+    paper_value=PAPER_GAP["quantum-ring-shots"],
     bounds=DIFFERENCE_BOUNDS,
     unit=" points",
 )
 
-# "As accurately as": the paper's device run is not worse than the classical model. Our margin is
-# the paper's own seed-to-seed spread (std 1.3-2.2 points), fixed before looking at results:
-# noisy quantum - classical, paired by seed, must stay above -NOISE_MARGIN. This is a
-# non-inferiority judgement, which the two-sided ``Equivalence`` type cannot express (a noisy
-# quantum model far MORE accurate than the classical would fail a two-sided margin although it
-# classifies at least as accurately). The closest type is a ``Threshold`` at -margin evaluated on
-# the per-seed paired differences: its Student-t interval of those differences is the paired t
-# interval. No paper value: the only number for the device is an unverified quote.
+# Not the paper's claim but its premise: the gain comes from the quantum layer, not from what a
+# classical network of that place loses. The control is the classical-family network (LeakyReLU,
+# tanh, cos or identity) of the best mean VALIDATION accuracy, never chosen on the test set.
+QUANTUM_BEATS_BEST_CONTROL = PairedDifference(
+    statement="quantum ring (exact) beats the strongest classical control in linear-probe accuracy",
+    direction="greater",
+    paired=True,
+    bounds=DIFFERENCE_BOUNDS,
+    unit=" points",
+)
+
+# "As accurately as", judged two ways on the same test images: noisy vs exact inference of the
+# same trained quantum model (equivalence within the margin), and noisy quantum vs the strongest
+# classical control (non-inferiority: above -margin; a noisy model far MORE accurate than the
+# control still classifies at least as accurately, which a two-sided margin would fail). The
+# margin is the paper's own seed-to-seed spread (std 1.3-2.2 points), fixed before any result.
 NOISE_MARGIN = 3.0
-NOISY_QUANTUM_AS_ACCURATE = Threshold(
-    statement="quantum ring under ibmq_paris noise classifies at least as accurately as classical",
+NOISY_MATCHES_EXACT = Equivalence(
+    statement="quantum ring under ibmq_paris noise classifies as accurately as its exact inference",
+    margin=NOISE_MARGIN,
+    paired=True,
+    bounds=DIFFERENCE_BOUNDS,
+    unit=" points",
+)
+NOISY_AS_ACCURATE_AS_CLASSICAL = Threshold(
+    statement="quantum ring under ibmq_paris noise is at least as accurate as the best classical "
+    "control",
     threshold=-NOISE_MARGIN,
     direction="above",
     bounds=DIFFERENCE_BOUNDS,
@@ -79,11 +98,15 @@ NOISY_QUANTUM_AS_ACCURATE = Threshold(
 CLAIMS = (
     QUANTUM_EXACT_BEATS_CLASSICAL,
     QUANTUM_SHOTS_BEATS_CLASSICAL,
-    NOISY_QUANTUM_AS_ACCURATE,
+    QUANTUM_BEATS_BEST_CONTROL,
+    NOISY_MATCHES_EXACT,
+    NOISY_AS_ACCURATE_AS_CLASSICAL,
 )
 
 SUMMARY = {  # headline records per job for DVC (results/summary/<job>.json), with their range
     "probe_best_accuracy": (0.0, 1.0),
     "probe_final_accuracy": (0.0, 1.0),
+    "converged_test_accuracy": (0.0, 1.0),
     "test_accuracy": (0.0, 1.0),
+    "val_accuracy": (0.0, 1.0),
 }
