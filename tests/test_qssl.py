@@ -169,17 +169,33 @@ def test_tuning_job_picks_the_best_validation_lr_and_random_init_trains_nothing(
     common = ["profile=smoke", "paper=qssl", "profile.seeds=[0]", "model=qssl/classical_cos"]
     tuned = json.loads(
         train(
-            ["job=t", "paper.lr_grid=[0.0001,0.01]", "paper.keep_model=false", *common]
+            ["job=t", "paper.lr_grid=[0.0001,0.001]", "paper.keep_model=false", *common]
         ).read_text()
     )
     records = [r for r in tuned["runs"][0]["records"] if r["name"] == "val_accuracy"]
     per_lr = {
         r["dims"]["lr"]: [r["value"]] for r in records if r["dims"]["features"] == "representation"
     }
-    assert set(per_lr) == {0.0001, 0.01}
+    assert set(per_lr) == {0.0001, 0.001}
+    # each lr draws from its own stream: lr 0.001 alone gives what it gave after lr 0.0001, so a
+    # tuning run resumed at its second lr reproduces an uninterrupted one
+    alone = json.loads(
+        train(["job=t2", "paper.lr_grid=[0.001]", "paper.keep_model=false", *common]).read_text()
+    )
+
+    def at_lr(record: dict, lr: float) -> dict:
+        return {
+            (r["name"], r["dims"].get("features")): r["value"]
+            for r in record["runs"][0]["records"]
+            if r["dims"].get("lr") == lr and r["name"] != "pretrain_seconds"
+        }
+
+    assert at_lr(alone, 0.001) == at_lr(tuned, 0.001)  # effective ranks too: continuous values
     main = json.loads(train(["job=m", "paper.lr_from=t", *common]).read_text())
     assert main["runs"][0]["metrics"]["lr"] == best_lr(per_lr) == main["describe"]["lr"]
-    with pytest.raises(ConfigError, match="tuned another setting: model qssl/classical_cos"):
+    with pytest.raises(
+        ConfigError, match=r"tuned another setting: choices\.model=qssl/classical_cos"
+    ):
         train(["job=x", "paper.lr_from=t", "profile=smoke", "paper=qssl", "model=qssl/identity"])
 
     random = json.loads(

@@ -11,6 +11,7 @@ A qssl job is one of three kinds, by its ``paper`` settings:
   ``calibrate_batches`` augmented batches, then the same probes.
 """
 
+import copy
 import dataclasses
 import math
 import time
@@ -43,10 +44,11 @@ from qmlrepro.quantum.torch_executor import TorchStatevector
 from qmlrepro.records import Record, Records
 from qmlrepro.training.checkpoint import load_checkpoint, save_checkpoint
 from qmlrepro.training.loop import LoopConfig, batch_stream, run_loop
-from qmlrepro.training.seeding import seeded
+from qmlrepro.training.seeding import derive_seed, seed_everything, seeded
 
 FEATURES = ("representation", "angles")  # what the converged probe reads
 SATURATION = 0.05  # rad: an angle this close to 0 or pi counts as saturated
+LOSS_BATCHES = 4  # fixed batches on which the NT-Xent loss is measured before and after training
 
 
 @dataclasses.dataclass
@@ -73,6 +75,37 @@ class _PrefixedRun:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._run, name)
+
+
+# Keys that may differ between a tuning job and the comparison job it tunes: what is tuned, which
+# seeds, what is kept, and the run's bookkeeping. Everything else must be equal.
+TUNING_FREE = (
+    "paper.lr",
+    "paper.lr_grid",
+    "paper.lr_from",
+    "paper.keep_model",
+    "profile.seeds",
+    "backend.seed",  # set per run to the run's seed
+    "backend.executor.seed",
+    "job",
+    "seed",
+    "tracking",
+    "results_dir",
+    "run_in_profiles",
+    "evaluation",
+)
+
+
+def _setting(cfg) -> dict[str, str]:
+    """A composed config as flat ``{dotted key: value}`` without :data:`TUNING_FREE`."""
+    from qmlrepro.tracking.mlflow_run import flatten
+
+    tree = OmegaConf.to_container(cfg, resolve=True)
+    return {
+        k: v
+        for k, v in flatten(tree).items()
+        if not any(k == free or k.startswith(f"{free}.") for free in TUNING_FREE)
+    }
 
 
 def best_lr(values: Mapping[float, list[float]]) -> float:
@@ -145,19 +178,18 @@ class QsslExperiment(Experiment):
                 f"(dvc repro train@{job})"
             )
         tuned = JobResult.read(path)
-        mine = {
-            "model": str(self.cfg.choices.get("model")),
-            "backend": str(self.cfg.backend.name),
-            **{k: v for k, v in self.dims().items() if k != "role"},
-        }
-        theirs = {"model": tuned.model, "backend": tuned.backend, **tuned.dims}
-        if theirs.get("role") != "tuning":
+        if tuned.dims.get("role") != "tuning":
             raise ConfigError(f"paper.lr_from={job} is not a tuning job (no paper.lr_grid)")
-        differ = {k: (theirs.get(k), v) for k, v in mine.items() if theirs.get(k) != v}
+        saved = path.parents[2] / "checkpoints" / job / "config.yaml"
+        if not saved.is_file():
+            raise DataError(f"paper.lr_from={job}: {saved} not found; rerun that tuning job")
+        theirs = _setting(OmegaConf.load(saved))
+        mine = _setting(self.cfg)
+        differ = sorted(k for k in theirs.keys() | mine.keys() if theirs.get(k) != mine.get(k))
         if differ:
             raise ConfigError(
                 f"paper.lr_from={job} tuned another setting: "
-                + ", ".join(f"{k} {a} (this job: {b})" for k, (a, b) in differ.items())
+                + ", ".join(f"{k}={theirs.get(k)} (this job: {mine.get(k)})" for k in differ[:4])
             )
         values: dict[float, list[float]] = {}
         for r in tuned.table().select("val_accuracy", features="representation"):
@@ -259,6 +291,11 @@ class QsslExperiment(Experiment):
         if paper.steps == 0:
             self._calibrate(net, x, augment, ctx)
             return net
+        state = load_checkpoint(ctx.checkpoint, ctx.config_hash)
+        if state is not None and "optimizer" in state:
+            groups = state["optimizer"].get("param_groups") or [{}]
+            if groups[0].get("lr") != lr:  # the tuning job since chose another lr
+                ctx.checkpoint.unlink()
         optimizer = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=paper.weight_decay)
 
         def step(idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
@@ -274,6 +311,26 @@ class QsslExperiment(Experiment):
         )
         run_loop(net, optimizer, step, len(x), paper.batch_size, loop, ctx)
         return net
+
+    def _contrastive_loss(
+        self, net: SimCLRNetwork, x: torch.Tensor, augment: BatchAugment, seed: int
+    ) -> float:
+        """The training objective, NT-Xent, of ``net`` on ``LOSS_BATCHES`` fixed batches of
+        pre-training images with fixed augmentations (their own random stream: the draws of
+        training are untouched), with batch statistics as in training, on a copy (``net``'s
+        BatchNorm statistics stay as they are); no gradients. The same measurement at
+        initialisation and after training says how far pre-training moved the objective."""
+        paper = self.cfg.paper
+        size = min(paper.batch_size, len(x))
+        total = 0.0
+        net = copy.deepcopy(net).train()
+        with torch.no_grad(), seeded(seed, "contrastive_loss_batches"):
+            for _ in range(LOSS_BATCHES):
+                idx = torch.randperm(len(x))[:size]
+                images = x[idx].to(next(net.parameters()).device)
+                z1, z2 = net(augment(images)), net(augment(images))
+                total += nt_xent_loss(z1, z2, paper.temperature).item()
+        return total / LOSS_BATCHES
 
     def _calibrate(
         self, net: SimCLRNetwork, x: torch.Tensor, augment: BatchAugment, ctx: RunContext
@@ -323,7 +380,8 @@ class QsslExperiment(Experiment):
 
     def train(self, ctx: RunContext) -> Records:
         state = load_checkpoint(ctx.checkpoint, ctx.config_hash)
-        if state is not None and "records" in state:  # finished; killed before the stage committed
+        if state is not None and "records" in state and state.get("lr") == self._run_lr():
+            # finished, then killed before the stage committed the job
             return _records_from(state["records"], self.dims())
         paper, started = self.cfg.paper, time.perf_counter()
         x, _ = image_tensors(self.cfg.dataset, train=True, limit=self.cfg.dataset.n_train)
@@ -339,6 +397,7 @@ class QsslExperiment(Experiment):
             records, payload = self._compare(ctx, x, augment, data)
         records.add("wall_seconds", time.perf_counter() - started)
         payload.update(
+            lr=self._run_lr(),
             config_hash=ctx.config_hash,
             mlflow_run_id=ctx.run.run_id,
             complete=True,
@@ -346,6 +405,10 @@ class QsslExperiment(Experiment):
         )
         save_checkpoint(ctx.checkpoint, payload)
         return records
+
+    def _run_lr(self) -> float | None:
+        """The learning rate this run trains at: None for tuning and random-init jobs."""
+        return self.lr() if self.role() == "comparison" else None
 
     def _tune(
         self, ctx: RunContext, x: torch.Tensor, augment: BatchAugment, data: ProbeData
@@ -361,6 +424,9 @@ class QsslExperiment(Experiment):
             if done is not None and "records" in done:
                 records.extend(_records_from(done["records"], self.dims()))
                 continue
+            # each lr from its own stream: the same draws whether or not earlier lrs ran in
+            # this process (a resumed tuning run reproduces an uninterrupted one)
+            seed_everything(derive_seed(ctx.seed, "tuning_lr", f"{lr:g}"))
             one = Records(**self.dims())
             started = time.perf_counter()
             sub = dataclasses.replace(ctx, checkpoint=path, run=_PrefixedRun(ctx.run, f"lr{lr:g}/"))
@@ -382,9 +448,12 @@ class QsslExperiment(Experiment):
         self, ctx: RunContext, x: torch.Tensor, augment: BatchAugment, data: ProbeData
     ) -> tuple[Records, dict[str, Any]]:
         paper, lr = self.cfg.paper, self.lr()
+        initial = self._network(ctx.device, x.shape[1], ctx.seed, ctx.executor)
+        loss_at_init = self._contrastive_loss(initial, x, augment, ctx.seed)
         started = time.perf_counter()
         net = self._pretrain(ctx, x, augment, lr)
         pretrain_seconds = time.perf_counter() - started
+        loss_final = self._contrastive_loss(net, x, augment, ctx.seed)
         if isinstance(net.representation, QuantumRepresentation):
             ctx.run.log_text(str(net.representation.spec.circuit.draw("text")), "circuit.txt")
         probes, feats = self._converged(net, data, augment, ctx)
@@ -395,6 +464,8 @@ class QsslExperiment(Experiment):
         records.update(
             {
                 "pretrain_seconds": pretrain_seconds,
+                "contrastive_loss_init": loss_at_init,
+                "contrastive_loss_final": loss_final,
                 "probe_best_accuracy": head.best,
                 "probe_best_epoch": float(head.best_epoch),
                 "probe_final_accuracy": head.final,
@@ -411,6 +482,7 @@ class QsslExperiment(Experiment):
             records.add("converged_iterations", float(probe.iterations), **dims)
             records.add("converged", float(probe.converged), **dims)
             records.add("effective_rank", effective_rank(feats["test"][i]), **dims)
+            records.add("min_unit_std", feats["test"][i].std(0).min().item(), **dims)
         # sigmoid saturation: angles within 0.05 rad of 0 or pi, where RX(x) barely moves
         angles = feats["test"][1]
         saturated = torch.minimum(angles, math.pi - angles) < SATURATION
@@ -425,7 +497,6 @@ class QsslExperiment(Experiment):
         records.add("test_accuracy", accuracy(head.head, rep, targets), probe="paper")
         records.add("n_images", float(n))
         payload = {
-            "lr": lr,
             "step": paper.steps,
             "probe": head.head.state_dict(),
             "probe_classes": head.classes,
