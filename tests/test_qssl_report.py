@@ -129,6 +129,8 @@ def test_a_gap_of_the_papers_size_is_reproduced_and_the_noise_claims_judged(tmp_
     assert noise_control.status is Status.REPRODUCED
     assert noise_control.estimate == pytest.approx(2.02) and "paired t" in noise_control.numbers()
     assert "| lr 0.0001 | lr 0.0003 | lr 0.001 | chosen lr |" in body.markdown
+    assert "| 0.001 (edge of the grid) |" in body.markdown  # the best mean is the largest lr
+    assert "what training added" in body.markdown
 
 
 def test_a_gap_far_larger_than_the_papers_is_only_partly_reproduced(tmp_path: Path):
@@ -148,6 +150,13 @@ def test_a_control_that_matches_the_quantum_model_explains_the_gap(tmp_path: Pat
     assert exact.status is Status.PARTLY  # +5 points: the sign holds, the size is not the paper's
     assert "against the strongest control (identity" in exact.reason
     assert control.status is Status.INCONCLUSIVE and "identity" in control.reason
+
+
+def test_a_chosen_lr_that_is_not_the_tuning_jobs_best_is_flagged(tmp_path: Path):
+    results = _results(_all(CLASSICAL, CLASSICAL), None)
+    tune = _job("classical", "train", "", _tuned(1e-4), role="tuning")
+    results.jobs[(tune.job, "train")] = tune  # the comparison jobs recorded lr 1e-3
+    assert "not the best mean, 0.0001" in _body(results, tmp_path).markdown
 
 
 def test_noise_outside_the_margin_is_not_reproduced(tmp_path: Path):

@@ -3,8 +3,14 @@
 Paper numbers: Jaderberg et al., arXiv 2103.14653, Table 1 (CIFAR-10, first 5 classes, W = 8,
 6 seeds, best-epoch linear-probe accuracy, mean ± std over seeds); the width ablation is Fig. 4.
 Our runs use MNIST digits 0-4 by default, so absolute accuracies are not comparable; the claims
-are about the quantum - classical gap, whose size is compared with the paper's gap (on its own
-dataset: the comparison says whether our gap is of the paper's size, not that it must be).
+are about the quantum - classical gap, whose size is compared with the paper's gap and its
+interval (on the paper's dataset: the comparison says whether our gap is of the paper's size, not
+that it must be).
+
+The primary claim is the paper's: the exact quantum ring against the paper's classical network.
+The others (100 shots, against the strongest control, under noise) are secondary; with five
+verdicts at 95% each, no correction for multiplicity is applied, so read a single marginal one
+with that in mind.
 
 Every verdict reads the converged probe on the representation-network output (standardised
 features, logistic regression to convergence, its regularisation chosen on a validation split);
@@ -33,9 +39,7 @@ DIFFERENCE_BOUNDS = (-100.0, 100.0)  # a difference of two accuracies in percent
 
 
 def _gap(model: str) -> float:
-    """The paper's mean quantum - classical gap in points (Table 1). The paper gives the std of
-    each group over seeds, not a spread of the gap, so the claims carry no ``paper_spread``: the
-    size agrees only when the paper's gap lies inside our interval."""
+    """The paper's mean quantum - classical gap in points (Table 1)."""
     return round(PAPER_ACCURACY[model][0] - PAPER_ACCURACY["classical"][0], 2)
 
 
@@ -44,11 +48,28 @@ PAPER_GAP = {  # +3.02 and +2.85 points
     "quantum-ring-shots": _gap("quantum-ring-shots"),
 }
 
+
+def _gap_halfwidth(model: str, seeds: int = 6, confidence: float = 0.95) -> float:
+    """Half-width of the Welch interval of the paper's gap from its Table 1 (mean ± std of each
+    group over ``seeds`` seeds): t_{(1+c)/2, df} * sqrt(s1^2/n + s2^2/n), df by
+    Welch-Satterthwaite. +-1.72 points (exact ring) and +-2.29 (100 shots): a gap of ours agrees
+    in size when its estimate lies this close to the paper's."""
+    from scipy import stats
+
+    v1 = PAPER_ACCURACY[model][1] ** 2 / seeds
+    v2 = PAPER_ACCURACY["classical"][1] ** 2 / seeds
+    df = (v1 + v2) ** 2 / (v1**2 / (seeds - 1) + v2**2 / (seeds - 1))
+    return round(float(stats.t.ppf((1 + confidence) / 2, df) * (v1 + v2) ** 0.5), 2)
+
+
+PAPER_GAP_SPREAD = {model: _gap_halfwidth(model) for model in PAPER_GAP}
+
 QUANTUM_EXACT_BEATS_CLASSICAL = PairedDifference(
     statement="quantum ring (exact) beats the tuned classical network in linear-probe accuracy",
     direction="greater",
     paired=True,  # a seed fixes the trunk, head and data order of every model
     paper_value=PAPER_GAP["quantum-ring"],
+    paper_spread=PAPER_GAP_SPREAD["quantum-ring"],
     bounds=DIFFERENCE_BOUNDS,
     unit=" points",
 )
@@ -58,6 +79,7 @@ QUANTUM_SHOTS_BEATS_CLASSICAL = PairedDifference(
     direction="greater",
     paired=True,
     paper_value=PAPER_GAP["quantum-ring-shots"],
+    paper_spread=PAPER_GAP_SPREAD["quantum-ring-shots"],
     bounds=DIFFERENCE_BOUNDS,
     unit=" points",
 )
