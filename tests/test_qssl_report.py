@@ -119,8 +119,16 @@ def test_a_gap_of_the_papers_size_is_reproduced_and_the_noise_claims_judged(tmp_
     ring = _plus(CLASSICAL, (0.030, 0.031, 0.029, 0.032, 0.028))
     noisy = _plus(ring, (-0.01, -0.008, -0.012, -0.01, -0.009))
     body = _body(_results(_all(CLASSICAL, ring), noisy), tmp_path)
-    exact, _, control, noise_exact, noise_control = body.verdicts
-    assert [v.claim for v in body.verdicts] == [c.statement for c in CLAIMS]
+    exact, _, control, noise_exact, noise_exact_paper, noise_control, _ = body.verdicts
+    # the noise claims are judged with each probe
+    statements = [c.statement for c in CLAIMS]
+    expected = statements[:3] + [
+        f"{statement} ({probe})"
+        for statement in statements[3:]
+        for probe in ("converged probe", "the paper's probe")
+    ]
+    assert [v.claim for v in body.verdicts] == expected
+    assert noise_exact_paper.status is Status.REPRODUCED
     assert exact.status is Status.REPRODUCED and exact.estimate == pytest.approx(3.0)
     assert "the paper's value lies within it" in exact.reason
     assert "at random initialisation the same gap is +0.00" in exact.reason
@@ -163,12 +171,12 @@ def test_noise_outside_the_margin_is_not_reproduced(tmp_path: Path):
     noisy = [c - 0.10 for c in CLASSICAL]
     verdicts = _body(_results(_all(CLASSICAL, CLASSICAL), noisy), tmp_path).verdicts
     assert verdicts[3].status is Status.NOT_REPRODUCED
-    assert verdicts[4].status is Status.NOT_REPRODUCED and verdicts[4].high < -NOISE_MARGIN
+    assert verdicts[5].status is Status.NOT_REPRODUCED and verdicts[5].high < -NOISE_MARGIN
 
 
 def test_two_seeds_give_no_firm_verdict(tmp_path: Path):
     body = _body(_results(_all([0.40, 0.50], [0.60, 0.70]), [0.60, 0.70]), tmp_path)
-    assert len(body.verdicts) == 5
+    assert len(body.verdicts) == 7
     assert all(v.status is Status.TOO_FEW_SEEDS for v in body.verdicts)
 
 
