@@ -137,7 +137,7 @@ def test_a_gap_of_the_papers_size_is_reproduced_and_the_noise_claims_judged(tmp_
     assert noise_control.status is Status.REPRODUCED
     assert noise_control.estimate == pytest.approx(2.02) and "paired t" in noise_control.numbers()
     assert "| lr 0.0001 | lr 0.0003 | lr 0.001 | chosen lr |" in body.markdown
-    assert "| 0.001 (edge of the grid) |" in body.markdown  # the best mean is the largest lr
+    assert "| 0.001 (edge of the grid: " in body.markdown  # the best mean is the largest lr
     assert "what training added" in body.markdown
 
 

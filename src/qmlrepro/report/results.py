@@ -3,9 +3,10 @@
 ``results/metrics/<job>/train.json`` and ``results/metrics/<job>/eval-<backend>.json`` each hold
 one entry per seed with the MLflow run id, so every number in the report points to its run: its
 tidy ``records`` (name, value, dimensions; :mod:`qmlrepro.records`) and the same numbers under
-the flat names MLflow shows (``metrics``). Beside each, ``summary-train.json`` /
-``summary-eval-<backend>.json`` give mean, std and the Student-t 95% interval over seeds per
-record name and dimensions: the files DVC lists as metrics (``dvc metrics show``).
+the flat names MLflow shows (``metrics``). The report stage writes each job's summary (mean, std
+and the Student-t 95% interval over seeds per record name and dimensions,
+:func:`summarize_records`) to ``results/summary/<job>.json``: the files DVC lists as metrics
+(``dvc metrics show``).
 """
 
 import json
@@ -21,11 +22,6 @@ from qmlrepro.records import RUN_DIMS, Record, Table
 def metrics_path(results_dir: Path, job: str, stage: str, backend: str | None = None) -> Path:
     name = "train.json" if stage == "train" else f"eval-{backend}.json"
     return results_dir / "metrics" / job / name
-
-
-def summary_path(metrics_file: Path) -> Path:
-    """``.../train.json`` -> ``.../summary-train.json`` (the DVC metrics file beside it)."""
-    return metrics_file.with_name(f"summary-{metrics_file.name}")
 
 
 def check_run_record(run: Any) -> None:
