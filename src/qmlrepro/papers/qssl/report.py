@@ -258,6 +258,9 @@ class QsslSection(ReportSection):
         "Controls the paper does not have: classical networks with tanh and with cos (the "
         "quantum layer's non-linearity), no representation network (the authors' --identity "
         "option), and every architecture at random initialisation (BatchNorm calibrated).",
+        "Projection head output W (8), as the authors' code builds it (SimCLR(resnet18, "
+        "args.width)), not standard SimCLR's 128 (`paper.projection_dim=128`, run as a variant: "
+        "README).",
         "Augmentations re-implemented batched (one grid_sample per batch): crops that would leave "
         "the image are shrunk instead of re-drawn; colour jitter in a fixed order, hue as a YIQ "
         "rotation; on MNIST only crop (scale 0.2-1) and brightness/contrast jitter 0.4 (p=0.8), "
