@@ -198,6 +198,11 @@ def test_tuning_job_picks_the_best_validation_lr_and_random_init_trains_nothing(
     ):
         train(["job=x", "paper.lr_from=t", "profile=smoke", "paper=qssl", "model=qssl/identity"])
 
+    # a tuning job skipped in this profile (the smoke profile skips tuning): the paper's lr
+    train(["job=ts", "paper.lr_grid=[0.0001]", "run_in_profiles=[paper]", *common])
+    fallback = json.loads(train(["job=ms", "paper.lr_from=ts", *common]).read_text())
+    assert fallback["runs"][0]["metrics"]["lr"] == 1e-3  # conf/paper/qssl.yaml paper.lr
+
     random = json.loads(
         train(["job=r", "paper.steps=0", "paper.keep_model=false", *common]).read_text()
     )

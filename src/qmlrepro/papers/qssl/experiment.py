@@ -24,6 +24,7 @@ from omegaconf import OmegaConf
 from torch import nn
 from tqdm.auto import tqdm
 
+from qmlrepro.data.artifacts import read_json
 from qmlrepro.data.augment import AugmentSpec, BatchAugment
 from qmlrepro.data.images import image_tensors
 from qmlrepro.errors import ConfigError, DataError
@@ -155,7 +156,8 @@ class QsslExperiment(Experiment):
 
     def lr(self) -> float:
         """The pre-training learning rate: ``paper.lr``, or with ``paper.lr_from`` the
-        :func:`best_lr` of that tuning job's recorded validation accuracies.
+        :func:`best_lr` of that tuning job's recorded validation accuracies (``paper.lr`` when
+        that job is skipped in this profile, ``run_in_profiles``).
 
         Raises:
             DataError: the tuning job's metrics are missing or unreadable.
@@ -180,6 +182,10 @@ class QsslExperiment(Experiment):
         tuned = JobResult.read(path)
         if tuned.dims.get("role") != "tuning":
             raise ConfigError(f"paper.lr_from={job} is not a tuning job (no paper.lr_grid)")
+        if not tuned.runs and read_json(path).get("skipped"):
+            # the tuning job does not run in this profile (the smoke profile skips tuning):
+            # the paper's lr, recorded as this job's ``lr``
+            return float(self.cfg.paper.lr)
         saved = path.parents[2] / "checkpoints" / job / "config.yaml"
         if not saved.is_file():
             raise DataError(f"paper.lr_from={job}: {saved} not found; rerun that tuning job")
