@@ -193,6 +193,18 @@ def test_tuning_job_picks_the_best_validation_lr_and_random_init_trains_nothing(
     assert at_lr(alone, 0.001) == at_lr(tuned, 0.001)  # effective ranks too: continuous values
     main = json.loads(train(["job=m", "paper.lr_from=t", *common]).read_text())
     assert main["runs"][0]["metrics"]["lr"] == best_lr(per_lr) == main["describe"]["lr"]
+    # killed after its final checkpoint but before the commit, at an lr no longer chosen: the
+    # rerun trains again (a finished checkpoint holds no optimiser state to resume from)
+    staged = project / "results/checkpoints/m/in-progress/seed0.pt"
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    stale = torch.load(project / "results/checkpoints/m/seed0.pt", weights_only=False)
+    torch.save({**stale, "lr": 0.5}, staged)
+    rerun = json.loads(train(["job=m", "paper.lr_from=t", *common]).read_text())
+
+    def measured(record: dict) -> dict:
+        return {k: v for k, v in record["runs"][0]["metrics"].items() if "seconds" not in k}
+
+    assert measured(rerun) == measured(main)
     with pytest.raises(
         ConfigError, match=r"tuned another setting: choices\.model=qssl/classical_cos"
     ):

@@ -298,9 +298,11 @@ class QsslExperiment(Experiment):
             self._calibrate(net, x, augment, ctx)
             return net
         state = load_checkpoint(ctx.checkpoint, ctx.config_hash)
-        if state is not None and "optimizer" in state:
-            groups = state["optimizer"].get("param_groups") or [{}]
-            if groups[0].get("lr") != lr:  # the tuning job since chose another lr
+        if state is not None:
+            groups = (state.get("optimizer") or {}).get("param_groups") or [{}]
+            # a finished run's checkpoint (no optimiser state: its lr no longer the chosen one)
+            # or one trained at another lr (the tuning job since chose another) starts over
+            if "optimizer" not in state or groups[0].get("lr") != lr:
                 ctx.checkpoint.unlink()
         optimizer = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=paper.weight_decay)
 
