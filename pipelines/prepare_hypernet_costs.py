@@ -18,7 +18,7 @@ def main(overrides: Sequence[str]) -> None:
     paper = cfg.paper
     out_dir = resolve(paper.cost_dir)
     make_dir(out_dir)
-    entries = {}
+    entries, seconds = {}, 0.0
     for name in paper.tasks:
         task = build_task(cfg, name)
         data = task.load(resolve(task.data), paper.data_limit)
@@ -28,6 +28,8 @@ def main(overrides: Sequence[str]) -> None:
             f"C_min {entry['cost_min']:.8f} ({entry['n_optimal']} within "
             f"{paper.optimal_tolerance:g}), optimum test accuracy {entry['best_test_accuracy']:.4f}"
         )
+        seconds += entry["seconds"]
+    print(f"{len(entries)} landscapes enumerated in {seconds:.1f} s")
     provenance = {
         "bit_order": "index = sum_k b_k 2^(N-1-k): the first parameter is the most significant bit",
         "data_limit": paper.data_limit,

@@ -9,8 +9,14 @@ Each task gives two forward passes that return output logits: ``direct_logits`` 
 network at a time from its bits with plain torch layers (the reference), ``logit_blocks`` scores
 all 2^N networks in blocks, sharing work between networks (the enumeration). A test holds them
 equal.
+
+The enumeration is split in two: a network's logit is a sum of precomputed partial sums over groups
+of its bits (a few matrix products over all bit patterns of each group), so a block of ``block``
+networks costs one add per (network, point) before the loss. Blocks stay small (about a million
+logits) so that the logits and the loss's passes over them live in cache.
 """
 
+import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -93,7 +99,8 @@ class BNNTask(ABC):
         self, x: torch.Tensor, block: int
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """(indices (m,), logits (m, n)) blocks of about ``block`` networks, covering every index
-        once."""
+        once. The logits may live in a buffer that the next block overwrites (fresh multi-MB
+        tensors per block cost page faults): use them before advancing."""
 
 
 class GaussianMLPTask(BNNTask):
@@ -101,13 +108,14 @@ class GaussianMLPTask(BNNTask):
 
     Bits (the authors' layout): W1 (2 x hidden, row-major [input, hidden]), W2 (hidden), b2,
     b1 (hidden), one activation bit (1 -> sigmoid hidden layer, 0 -> ReLU); weight = 2 bit - 1.
+    The paper's network has 4 hidden units (18 bits); any ``hidden`` >= 1 enumerates.
     """
 
     loss = "mse"
 
     def __init__(self, name: str = "gaussian", hidden: int = 4, data: str = "data/gaussian"):
-        if hidden != 4:
-            raise ConfigError(f"hidden={hidden}: the enumeration pairs the paper's 4 hidden units")
+        if hidden < 1:
+            raise ConfigError(f"hidden={hidden}: a GaussianMLPTask needs at least 1 hidden unit")
         self.name, self.hidden, self.data = name, hidden, data
 
     @property
@@ -155,48 +163,68 @@ class GaussianMLPTask(BNNTask):
             out.append(F.linear(hidden, w2, b2[0]).squeeze(-1))
         return torch.stack(out)
 
-    def logit_blocks(self, x: torch.Tensor, block: int):
-        """Hidden unit j sees 3 bits (W1[0, j], W1[1, j], b1[j]): 8 possible activations per point
-        and activation function. Pairs of units with their output weights give 2 x 256 partial
-        sums U; a network's logit is U[pair 0,1] + U[pair 2,3] + b2. Only that last add and the
-        loss touch every (network, point) pair."""
+    def _unit_groups(self, x: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Hidden units in groups of two (the last alone for an odd ``hidden``), each with its
+        partial sums over every setting of its bits: per group, partial (2, rows, n) float64 (the
+        group's W2-weighted activations, ReLU then sigmoid) and offset (rows,) int64 (the paper
+        index those bits contribute). A group of k units has 2^(4k) rows: k 3-bit codes (W1[0, j],
+        W1[1, j], b1[j]), then k W2 bits."""
         h, g = self.hidden, self.bit_groups()
+        place = 2 ** torch.arange(self.n_bits - 1, -1, -1)  # index weight of each bit position
         code_bits = index_bits(torch.arange(8), 3)  # (w1_0, w1_1, b1) per code
         signs = 2 * code_bits.to(x.dtype) - 1
         pre = x @ signs[:, :2].T + signs[:, 2]  # (n, 8)
         act = torch.stack([torch.relu(pre), torch.sigmoid(pre)]).transpose(1, 2)  # (2, 8, n)
-        # A pair: (code_a, code_b, w2_a, w2_b) -> 256 rows; partial[a] (2, 256, n)
-        pair = index_bits(torch.arange(256), 8)  # bits: code_a (3), code_b (3), w2_a, w2_b
-        ca, cb = bits_index(pair[:, 0:3]), bits_index(pair[:, 3:6])
-        wa, wb = 2 * pair[:, 6].to(x.dtype) - 1, 2 * pair[:, 7].to(x.dtype) - 1
-        partial = wa[None, :, None] * act[:, ca] + wb[None, :, None] * act[:, cb]
-        # Paper index of (activation, pair-0 row r0, pair-1 row r1, b2).
-        a_, r0, r1, b2 = torch.meshgrid(
-            torch.arange(2), torch.arange(256), torch.arange(256), torch.arange(2), indexing="ij"
-        )
-        bits = torch.zeros(*a_.shape, self.n_bits, dtype=torch.long)
-        for r, units in ((r0, (0, 1)), (r1, (2, 3))):
-            rb = pair[r]
+        groups = []
+        for units in (list(range(j, min(j + 2, h))) for j in range(0, h, 2)):
+            k = len(units)
+            rows = index_bits(torch.arange(2 ** (4 * k)), 4 * k)
+            partial, offset = None, torch.zeros(len(rows), dtype=torch.long)
             for slot, j in enumerate(units):
-                code = rb[..., 3 * slot : 3 * slot + 3]
-                bits[..., g["W1"][j]] = code[..., 0]
-                bits[..., g["W1"][h + j]] = code[..., 1]
-                bits[..., g["b1"][j]] = code[..., 2]
-                bits[..., g["W2"][j]] = rb[..., 6 + slot]
-        bits[..., g["b2"][0]] = b2
-        bits[..., g["activation"][0]] = a_
-        index = bits_index(bits)  # (2, 256, 256, 2)
-        bias = torch.tensor([-1.0, 1.0], dtype=x.dtype)
-        step = max(1, block // 512)
-        for a in range(2):
-            for start in range(0, 256, step):
-                rows = slice(start, start + step)
-                logits = (
-                    partial[a, rows, None, None, :]
-                    + partial[a, None, :, None, :]
-                    + bias[None, None, :, None]
+                code, w2 = rows[:, 3 * slot : 3 * slot + 3], rows[:, 3 * k + slot]
+                term = (2 * w2.to(x.dtype) - 1)[None, :, None] * act[:, bits_index(code)]
+                partial = term if partial is None else partial + term
+                offset += (
+                    code[:, 0] * place[g["W1"][j]]
+                    + code[:, 1] * place[g["W1"][h + j]]
+                    + code[:, 2] * place[g["b1"][j]]
+                    + w2 * place[g["W2"][j]]
                 )
-                yield index[a, rows].reshape(-1), logits.reshape(-1, x.shape[0])
+            groups.append((partial, offset))
+        return groups
+
+    def logit_blocks(self, x: torch.Tensor, block: int):
+        """Hidden unit j sees 3 bits (W1[0, j], W1[1, j], b1[j]): 8 possible activations per point
+        and activation function. Groups of two units with their output weights give 2 x 256
+        partial sums U (:meth:`_unit_groups`); a network's logit is U_0[r_0] + U_1[r_1] + ... + b2
+        (the paper's 4 units: two pairs). Per block: one row of every group but the last, summed
+        once, plus ``block / 2`` rows of the last group, times both b2. Only those adds and the
+        loss touch every (network, point) pair."""
+        g, n = self.bit_groups(), x.shape[0]
+        place = 2 ** torch.arange(self.n_bits - 1, -1, -1)
+        *fixed, (last, last_offset) = self._unit_groups(x)
+        bias_offset = torch.tensor([0, 1])[:, None] * place[g["b2"][0]]  # b2 = -1, +1
+        step = max(1, block // 2)
+        tail_buffer = torch.empty(step, n, dtype=x.dtype, device=x.device)
+        out_buffer = torch.empty(2, step, n, dtype=x.dtype, device=x.device)
+        for a in range(2):
+            a_offset = a * place[g["activation"][0]]
+            for rows in itertools.product(*(range(len(off)) for _, off in fixed)):
+                prefix, offset = None, a_offset
+                for r, (partial, off) in zip(rows, fixed, strict=True):
+                    prefix = partial[a, r] if prefix is None else prefix + partial[a, r]
+                    offset = offset + off[r]
+                for start in range(0, len(last_offset), step):
+                    chunk = slice(start, start + step)
+                    m = len(last_offset[chunk])
+                    tail = last[a, chunk]
+                    if prefix is not None:
+                        tail = torch.add(tail, prefix, out=tail_buffer[:m])
+                    logits = out_buffer[:, :m]
+                    torch.sub(tail, 1.0, out=logits[0])
+                    torch.add(tail, 1.0, out=logits[1])
+                    index = offset + last_offset[chunk] + bias_offset  # (2, m)
+                    yield index.reshape(-1), logits.reshape(-1, n)
 
 
 class LogisticTask(BNNTask):
@@ -210,6 +238,12 @@ class LogisticTask(BNNTask):
 
     The authors' MNIST 0/1 cost file (Cop_4x4.txt, C_min = 0.32685269) maps bits to +-1 twice
     (``2 * (2 b - 1) - 1``), i.e. the alphabet {-3, +1}; ``zero_value: -3`` reproduces it to 1e-8.
+
+    ``variant`` is a prepared bundle of ``data/mnist`` (``conf/dataset/mnist.yaml``) read as is,
+    unless ``size`` is set: then it must hold uint8 28x28 images (``x28``), and the two digits'
+    images are resized to ``size`` x ``size`` at load time by the code that prepares the 4x4
+    variants (:func:`qmlrepro.data.mnist.derive_variant`, bilinear, half-pixel centres, no
+    antialiasing), so a 3x3 task needs no new prepared variant.
     """
 
     loss = "bce"
@@ -224,6 +258,7 @@ class LogisticTask(BNNTask):
         alphabet_bits: int = 0,
         zero_value: float = -1.0,
         data: str = "data/mnist",
+        size: int | None = None,
     ) -> None:
         if alphabet_bits not in (0, 2):
             raise ConfigError(
@@ -231,9 +266,14 @@ class LogisticTask(BNNTask):
             )
         if positive not in digits:
             raise ConfigError(f"positive digit {positive} is not one of digits {list(digits)}")
+        if size is not None and (size < 1 or size * size != pixels):
+            raise ConfigError(
+                f"task {name}: size={size} needs pixels={max(size, 0) ** 2}, got {pixels}; "
+                "set both (size >= 1)"
+            )
         self.name, self.variant, self.digits = name, variant, tuple(digits)
         self.positive, self.pixels, self.alphabet_bits = positive, pixels, alphabet_bits
-        self.zero_value, self.data = zero_value, data
+        self.zero_value, self.data, self.size = zero_value, data, size
 
     @property
     def n_bits(self) -> int:
@@ -252,21 +292,44 @@ class LogisticTask(BNNTask):
         alphabets = ["{0,1}", "{-1,1}", "{-2,1}", "{-3,1}"]
         return {"alphabet": (self.bit_groups()["alphabet"], alphabets)}
 
-    def load(self, data_root: Path, limit: int | None = None) -> TaskData:
-        from qmlrepro.data.mnist import MNISTVariant
+    def _images(self, data_root: Path, train: bool, limit: int | None):
+        """(n, side, side) float images in [0, 1] and (n,) int64 digits of one split."""
+        from qmlrepro.data.artifacts import load_tensors
+        from qmlrepro.data.mnist import MNISTVariant, VariantSpec, derive_variant
 
-        def split(train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.size is None:
             ds = MNISTVariant(data_root, self.variant, train=train, digits=self.digits, limit=limit)
-            x = ds.x.reshape(len(ds.x), -1).double()
+            return ds.x, ds.y
+        split = "train" if train else "test"
+        bundle = load_tensors(data_root, self.variant)
+        images, digits = bundle[f"{split}_x"], bundle[f"{split}_y"]
+        if images.dtype != torch.uint8 or tuple(images.shape[1:]) != (28, 28):
+            raise ConfigError(
+                f"task {self.name}: size={self.size} resizes uint8 28x28 images, but variant "
+                f"{self.variant} holds {images.dtype} {tuple(images.shape[1:])}; use variant x28"
+            )
+        keep = torch.isin(digits, torch.tensor(self.digits))  # as prepare_mnist selects digits
+        images, digits = images[keep][:limit], digits[keep][:limit]
+        spec = VariantSpec(self.size, "bilinear", self.digits)
+        return derive_variant(images, spec), digits
+
+    def load(self, data_root: Path, limit: int | None = None) -> TaskData:
+        def split(train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+            images, digits = self._images(data_root, train, limit)
+            x = images.reshape(len(images), -1).double()
             if x.shape[1] != self.pixels:
                 raise ConfigError(
                     f"task {self.name}: variant {self.variant} has {x.shape[1]} pixels, "
                     f"the task expects {self.pixels}"
                 )
-            return x, (ds.y == self.positive).double()
+            return x, (digits == self.positive).double()
 
         (xtr, ytr), (xte, yte) = split(True), split(False)
         return TaskData(xtr, ytr, xte, yte)
+
+    def _zero(self, code: int) -> float:
+        """Value of a 0 bit under alphabet code ``code`` (``zero_value`` without alphabet bits)."""
+        return -float(code) if self.alphabet_bits else self.zero_value
 
     def _values(self, bits: torch.Tensor) -> torch.Tensor:
         """(M, n_bits) bits -> (M, pixels + 1) weight and bias values."""
@@ -289,8 +352,29 @@ class LogisticTask(BNNTask):
         return torch.stack(out)
 
     def logit_blocks(self, x: torch.Tensor, block: int):
-        n = 2**self.n_bits
-        for start in range(0, n, block):
-            index = torch.arange(start, min(start + block, n), device=x.device)
-            values = self._values(index_bits(index, self.n_bits)).to(x.dtype)
-            yield index, values[:, : self.pixels] @ x.T + values[:, self.pixels :]
+        """The P = pixels + 1 weights and bias (the bias a pixel of constant 1) split into the
+        first P - L (high: H) and the last L (low: B) with 2^L <= ``block``. Per alphabet code, H
+        = values of all 2^(P-L) high patterns @ x_high^T in chunks of 2^L rows, B = values of all
+        2^L low patterns @ x_low^T, once; a block is one row of H plus all of B (2^L networks), its
+        index ((high << L) | low) << alphabet_bits | code. With float32 pixels (MNIST) and small
+        integer weights every partial sum, and so the logit, is exact in float64: any summation
+        order gives the same logits bit for bit."""
+        n_params, n_alpha = self.pixels + 1, self.alphabet_bits
+        xb = torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype, device=x.device)], 1)  # (n, P)
+        low_bits = min(n_params, max(0, block.bit_length() - 1))
+        high_bits = n_params - low_bits
+        x_high, x_low = xb[:, :high_bits], xb[:, high_bits:]
+        low = torch.arange(2**low_bits, device=x.device)
+        low_patterns = index_bits(low, low_bits) > 0
+        h_buffer = torch.empty(2**low_bits, len(x), dtype=x.dtype, device=x.device)
+        logits = torch.empty(2**low_bits, len(x), dtype=x.dtype, device=x.device)
+        for code in range(2**n_alpha):
+            zero = self._zero(code)
+            b = torch.where(low_patterns, 1.0, zero).to(x.dtype) @ x_low.T  # (2^L, n)
+            for start in range(0, 2**high_bits, 2**low_bits):
+                high = torch.arange(start, min(start + 2**low_bits, 2**high_bits), device=x.device)
+                values = torch.where(index_bits(high, high_bits) > 0, 1.0, zero).to(x.dtype)
+                h = torch.mm(values, x_high.T, out=h_buffer[: len(high)])  # (rows, n)
+                for row, r in zip(h, high.tolist(), strict=True):
+                    index = (((r << low_bits) | low) << n_alpha) | code
+                    yield index, torch.add(b, row, out=logits)
