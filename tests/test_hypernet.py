@@ -30,10 +30,9 @@ from qmlrepro.papers.hypernet.circuit import (
     to_qiskit_order,
 )
 from qmlrepro.papers.hypernet.claims import SUMMARY
-from qmlrepro.papers.hypernet.config import LbfgsConfig
 from qmlrepro.papers.hypernet.costs import CostTable, enumerate_costs, write_cost_table
 from qmlrepro.papers.hypernet.metrics import best_of_k_excess, distribution_metrics
-from qmlrepro.papers.hypernet.search import initial_angles, lbfgs_search
+from qmlrepro.papers.hypernet.search import initial_angles
 from qmlrepro.quantum.qiskit_executors import AerDepolarizing, AerStatevector
 from qmlrepro.quantum.torch_executor import TorchCircuit, TorchStatevector
 from qmlrepro.report.results import JobResult, summarize_records
@@ -130,7 +129,7 @@ def test_circuit_is_the_authors_brick_wall():
 
 def test_torch_and_aer_statevectors_agree():
     spec = hypernetwork_spec(6, 3)
-    weights = initial_angles(len(spec.weights), torch.Generator().manual_seed(1))
+    weights = initial_angles(1, len(spec.weights), torch.Generator().manual_seed(1))[0]
     # what training holds (the executor's layer) and what evaluation reads (its values)
     layer = TorchStatevector(device="cpu", dtype="float64").layer(spec, weights)
     torch_probs = layer().detach().numpy()
@@ -141,21 +140,6 @@ def test_torch_and_aer_statevectors_agree():
     np.testing.assert_allclose(exact, torch_probs, atol=1e-14)
     product = TorchCircuit.from_spec(hypernetwork_spec(6, 1), dtype=torch.float64)
     assert product()[0, 0].item() == pytest.approx(1.0)  # D = 1 at zero angles: |0...0>
-
-
-def test_lbfgs_concentrates_the_circuit_on_the_optimum():
-    n = 6
-    cost = torch.rand(2**n, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
-    spec = hypernetwork_spec(n, 2)
-    weights = initial_angles(len(spec.weights), torch.Generator().manual_seed(0))
-    model = TorchCircuit.from_spec(spec, dtype=torch.float64, init_weights=weights)
-    start = (model()[0] @ to_qiskit_order(cost)).item()
-    out = lbfgs_search(model, to_qiskit_order(cost), LbfgsConfig(max_iter=200))
-    assert out.loss < start and out.loss == pytest.approx(out.curve[-1], abs=1e-6)
-    assert out.evaluations >= out.iterations >= 1
-    # a product-state optimum exists (a basis state), so a local search at D = 2 nearly reaches
-    # some basis state: the expected cost is close to a single network's cost
-    assert out.probabilities.max() > 0.9
 
 
 def _table(n: int = 10, seed: int = 0) -> CostTable:
@@ -240,34 +224,46 @@ def test_hypernet_train_resume_and_evaluate(project):
     assert set(first["describe"]) >= {"n_qubits", "landscape_cost_min", "d1_parameters"}
     trained = JobResult.read(out).table().select(task="mnist01")
     assert trained.levels("depth") == [1, 2] and len(trained) == len(first["runs"][0]["records"])
-    assert 0 <= trained.select("p_opt", depth=1).one() <= 1
-    assert trained.select("excess_cost", depth=2).one() >= 0
-    assert "p_opt/depth:1" in first["runs"][0]["metrics"]  # MLflow's flat names, task left out
+    assert trained.levels("start") == [0, 1, 2]  # smoke: 3 random starts per depth, batched
+    p_opt = trained.select("p_opt", depth=1)
+    assert len(p_opt) == 3 and all(0 <= v <= 1 for v in p_opt.values("start").values())
+    assert all(v >= 0 for v in trained.select("excess_cost", depth=2).values("start").values())
+    for name in ("converged", "local_minimum", "hit_max_iter"):  # per start, 0 or 1
+        assert {r.value for r in trained.select(name)} <= {0.0, 1.0}
+    # smoke: 3 iterations, so no start converged and every one hit the cap
+    assert {r.value for r in trained.select("hit_max_iter")} == {1.0}
+    assert trained.select("seconds", depth=1).one() > 0  # per depth, all starts together
+    assert "p_opt/depth:1/start:0" in first["runs"][0]["metrics"]  # MLflow's flat names
     summary = summarize_records(JobResult.read(out), SUMMARY)  # DVC's (report stage)
     assert set(summary) == {"p_opt", "hit_within_budget"}  # headline names (claims.SUMMARY)
+    # random starts are replicates like seeds: one entry per depth, over the 3 starts
     assert set(summary["p_opt"]) == {"depth:1/task:mnist01", "depth:2/task:mnist01"}
+    assert summary["p_opt"]["depth:1/task:mnist01"]["n_seeds"] == 3
     # a rerun of the finished job trains afresh (a new run) to identical numbers, timings aside
     again = json.loads(train(["job=h", "model=hypernet/circuit", *common]).read_text())
     assert again["runs"][0]["mlflow_run_id"] != first["runs"][0]["mlflow_run_id"]
     assert [r for r in again["runs"][0]["records"] if r["name"] != "seconds"] == [
         r for r in first["runs"][0]["records"] if r["name"] != "seconds"
     ]
-    # exact evaluation on the torch executor: every depth, the trained distribution's metrics
+    # exact evaluation on the torch executor: every depth and start, the trained distribution's
     exact = JobResult.read(evaluate("h", "torch")).table()
     for depth in (1, 2):
-        assert exact.select("p_opt", depth=depth).one() == pytest.approx(
-            trained.select("p_opt", depth=depth).one(), abs=1e-12
-        )
+        for start, value in trained.select("p_opt", depth=depth).values("start").items():
+            assert exact.select("p_opt", depth=depth, start=start).one() == pytest.approx(
+                value, abs=1e-12
+            )
     shots = JobResult.read(evaluate("h", "aer_shots")).table()
     assert shots.levels("depth") == [1, 2] and not shots.levels("scale")  # no sweep
-    assert 0 <= shots.select("p_opt", depth=2).one() <= 1
+    assert shots.levels("start") == [0, 1, 2]
+    assert 0 <= shots.select("p_opt", depth=2, start=1).one() <= 1
     assert shots.select("best_sample_excess_cost", depth=2, task="mnist01")
     noisy_file = evaluate("h", "aer_depolarizing")
     noisy = JobResult.read(noisy_file).table()
-    # smoke: noise_scales [1.0], noise_depth 2: the stage's sweep dimension, then the depth
+    # smoke: noise_scales [1.0], noise_shots 100, noise_depth 2: the sweep's dimensions
     assert noisy.levels("scale") == [1.0] and noisy.levels("depth") == [2]
+    assert noisy.levels("shots") == [100]
     assert len(noisy.select(scale=1.0, depth=2)) == len(noisy)
-    assert 0 <= noisy.select("p_opt", scale=1.0, depth=2).one() <= 1
+    assert 0 <= noisy.select("p_opt", scale=1.0, depth=2, start=0).one() <= 1
     # a scale making a probability > 1 stops when its point composes, before any evaluation
     before = noisy_file.read_bytes()
     with pytest.raises(ConfigError, match="two_qubit x scale"):
@@ -303,11 +299,13 @@ def test_noise_sweep_is_declared_in_config_one_point_per_scale(profile):
     scales, depth = list(cfg.paper.noise_scales), cfg.paper.noise_depth
     assert len(cfg.paper.depths) > 1 and depth in cfg.paper.depths
     points = sweep_points(cfg, evaluation_setting(cfg, "aer_depolarizing"))
-    assert [point for _, point, _ in points] == [{"scale": s} for s in scales]
-    assert [label for label, _, _ in points] == [f"scale{s:g}/" for s in scales]
+    shots = cfg.paper.noise_shots
+    assert [point for _, point, _ in points] == [{"scale": s, "shots": shots} for s in scales]
+    assert [label for label, _, _ in points] == [f"scale{s:g}/shots{shots}/" for s in scales]
     for _, point, overrides in points:
         point_cfg = compose_config([*base, "backend=aer_depolarizing", *overrides])
         assert point_cfg.backend.executor.scale == point["scale"]
+        assert point_cfg.backend.executor.shots == shots
         assert list(point_cfg.paper.depths) == list(point_cfg.model.depths) == [depth]
     ideal = compose_config([*base, "backend=aer_shots"])
     assert sweep_points(ideal, evaluation_setting(ideal, "aer_shots")) == [("", {}, [])]
@@ -336,7 +334,7 @@ def test_a_noise_scale_beyond_probability_one_is_refused_at_its_point(project):
         cfg, evaluation_setting(cfg, "aer_depolarizing")
     )
     compose_config([*base, *fine])
-    assert label == "scale400/"
+    assert label == "scale400/shots100/"
     with pytest.raises(ConfigError, match=r"two_qubit x scale = 1\.5"):
         compose_config([*base, *too_large])
     with pytest.raises(ConfigError, match=r"two_qubit x scale = 1\.5"):
@@ -359,11 +357,12 @@ def test_mnist37_smoke_training_logs_its_alphabet_choices(project):
         for r in run["records"]
         if r["name"] == "choice_probability" and r["dims"]["choice"] == "alphabet"
     ]
-    assert {r["dims"]["depth"] for r in alphabets} == {1, 2} and len(alphabets) == 8
+    # 2 depths x 3 starts x 4 alphabets
+    assert {r["dims"]["depth"] for r in alphabets} == {1, 2} and len(alphabets) == 24
     assert {r["dims"]["option"] for r in alphabets} == {"{0,1}", "{-1,1}", "{-2,1}", "{-3,1}"}
-    assert sum(r["value"] for r in alphabets) == pytest.approx(2.0)
+    assert sum(r["value"] for r in alphabets) == pytest.approx(6.0)
     keys = [k for k in run["metrics"] if k.startswith("choice_probability/") and "alphabet" in k]
-    assert len(keys) == 8
+    assert len(keys) == 24
     logged = MlflowClient().get_run(run["mlflow_run_id"])
     assert logged.info.status == "FINISHED"
     assert all(logged.data.metrics[mlflow_key(f"final/{k}")] == run["metrics"][k] for k in keys)

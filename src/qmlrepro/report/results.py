@@ -163,11 +163,17 @@ def ran(result: "JobResult | None") -> "JobResult | None":
 Bounds = tuple[float | None, float | None]
 
 
+# Record dimensions that number replicates within one run, pooled like seeds in the summary
+# (the hypernet circuit's random starts: dimension ``start``).
+REPLICATE_DIMS = ("start",)
+
+
 def summarize_records(result: JobResult, summary: Mapping[str, Bounds]) -> dict[str, Any]:
     """A job's headline numbers for DVC: per record name in ``summary`` (name -> the quantity's
     range, e.g. ``(0, 1)`` for an accuracy, ``(0, None)`` for a KL; ``"evaluate/test_kl"``
     takes the name from that stage only) and per combination of the
-    record's own dimensions (the run's, :data:`RUN_DIMS`, left out): the mean over seeds, the
+    record's own dimensions (the run's, :data:`RUN_DIMS`, and the replicate numbers,
+    :data:`REPLICATE_DIMS`, left out): the mean over seeds (and replicates), the
     sample std and the Student-t 95% interval (:func:`~qmlrepro.report.stats.mean_interval`)
     clipped to the range (std and interval absent for one seed), ``n_seeds`` finite values and
     ``n_nonfinite`` (diverged runs, left out of the mean) when there are any.
@@ -188,7 +194,8 @@ def summarize_records(result: JobResult, summary: Mapping[str, Bounds]) -> dict[
     for record in result.table():
         if record.name not in bounds:
             continue
-        own = Record(record.name, 0.0, {k: v for k, v in record.dims.items() if k not in RUN_DIMS})
+        skip = (*RUN_DIMS, *REPLICATE_DIMS)
+        own = Record(record.name, 0.0, {k: v for k, v in record.dims.items() if k not in skip})
         groups.setdefault((record.name, own.key().partition("/")[2]), []).append(record.value)
     out: dict[str, Any] = {}
     for (name, dims), values in groups.items():

@@ -1,17 +1,19 @@
-"""Training the hypernetwork: exact E(theta) = sum_x p_theta(x) C(x), L-BFGS from uniform angles.
+"""Training the hypernetwork: exact E(theta) = sum_x p_theta(x) C(x), many random starts at once.
 
-The circuit runs on the run's executor (``ctx.executor``: in training the torch statevector,
-complex128, as the near-degenerate optima differ by 1e-7 and the gradient tolerance is 1e-6).
-The authors used OptimKit's LBFGS (memory 8, gradtol 1e-6 on the 2-norm, maxiter 500); torch's
-LBFGS with a strong-Wolfe line search stops on the largest gradient component instead, and after
-``max_eval`` function evaluations.
+For every depth D, ``paper.starts`` random starts (angles uniform in [0, 2 pi), the authors'
+``2 pi rand``) are optimised together by :class:`~qmlrepro.papers.hypernet.lbfgs.BatchedLBFGS`:
+each start is its own L-BFGS run (memory 8, strong-Wolfe line search), stopped as the authors'
+OptimKit LBFGS stops (gradient 2-norm <= ``tolerance_grad``, or ``max_iter`` iterations); their
+evaluations are one batched call of the run's executor (``ctx.executor``: in training the torch
+statevector, complex128, with one weight set per row). Per start the records say whether it
+converged, in how many iterations, its final <C>, P_opt at two tolerances, and whether it ended
+in a local minimum (converged with <C> - C_min > ``paper.local_minimum_gap``).
 """
 
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
+import numpy as np
 import torch
 from omegaconf import DictConfig
 from tqdm.auto import tqdm
@@ -24,7 +26,7 @@ from qmlrepro.papers.hypernet.circuit import (
     to_paper_order,
     to_qiskit_order,
 )
-from qmlrepro.papers.hypernet.config import LbfgsConfig
+from qmlrepro.papers.hypernet.lbfgs import BatchedLBFGS, LbfgsSettings, StartState
 from qmlrepro.papers.hypernet.metrics import (
     distribution_metrics,
     metric_records,
@@ -36,90 +38,99 @@ from qmlrepro.records import Records
 from qmlrepro.training.checkpoint import load_checkpoint, save_checkpoint
 from qmlrepro.training.seeding import torch_generator
 
-
-@dataclass
-class SearchOutcome:
-    weights: torch.Tensor  # (2 D N,) trained angles
-    probabilities: torch.Tensor  # (2^N,) p_theta(x), Qiskit order
-    loss: float
-    iterations: int
-    evaluations: int
-    grad_max: float
-    seconds: float
-    curve: list[float]  # loss at every function evaluation
+CHECKPOINT_SECONDS = 60.0  # an unfinished depth's optimiser state is saved at most this often
 
 
-def initial_angles(n_weights: int, generator: torch.Generator) -> torch.Tensor:
-    """Uniform in [0, 2 pi), as the authors' ``2 pi rand``."""
-    return 2 * math.pi * torch.rand(n_weights, generator=generator, dtype=torch.float64)
+def initial_angles(starts: int, n_weights: int, generator: torch.Generator) -> torch.Tensor:
+    """(starts, n_weights) float64, uniform in [0, 2 pi), as the authors' ``2 pi rand``. Row s
+    does not depend on ``starts`` (the rows are drawn in order from one stream)."""
+    return 2 * math.pi * torch.rand(starts, n_weights, generator=generator, dtype=torch.float64)
 
 
-def expected_cost(model: TorchCircuit, cost_qiskit: torch.Tensor) -> torch.Tensor:
-    return model()[0] @ cost_qiskit
+def batched_objective(model: TorchCircuit, cost_qiskit: torch.Tensor):
+    """f(X) = p_X @ C and its gradient for a batch of weight sets X (B, 2 D N), one per row
+    (the executor's per-row weights); values (B,) and gradients (B, 2 D N), float64."""
+    cost = cost_qiskit.to(model.weights.device, model.weights.dtype)
+
+    def objective(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        w = x.to(model.weights.device, model.weights.dtype).requires_grad_()
+        f = model(None, w) @ cost
+        (g,) = torch.autograd.grad(f.sum(), w)
+        return f.detach().double().cpu(), g.detach().double().cpu()
+
+    return objective
 
 
-def lbfgs_search(
-    model: TorchCircuit,
-    cost_qiskit: torch.Tensor,
-    settings: LbfgsConfig,
-    on_evaluation: Callable[[int, float], None] | None = None,
-) -> SearchOutcome:
-    cost_qiskit = cost_qiskit.to(model.weights.device, model.weights.dtype)
-    optimizer = torch.optim.LBFGS(
-        [model.weights],
-        lr=1.0,
-        max_iter=settings.max_iter,
-        max_eval=settings.max_iter * 5 // 4,
-        tolerance_grad=settings.tolerance_grad,
-        tolerance_change=settings.tolerance_change,
-        history_size=settings.history_size,
-        line_search_fn="strong_wolfe",
+def rows_per_call(n_qubits: int, batch_amplitudes: int, starts: int) -> int:
+    """Rows of every batched evaluation: ``batch_amplitudes`` amplitudes per call, at least one
+    row, at most ``starts`` (every call has exactly this many rows: see BatchedLBFGS)."""
+    return max(1, min(starts, batch_amplitudes // 2**n_qubits))
+
+
+def start_metrics(
+    start: StartState,
+    probabilities: torch.Tensor,
+    problem: SearchProblem,
+    loose_tolerance: float,
+    local_minimum_gap: float,
+    tolerance_grad: float,
+) -> dict[str, float]:
+    """One finished start: :func:`distribution_metrics` of its p_theta (paper order, (2^N,)),
+    P_opt at ``loose_tolerance`` (``p_opt_loose``), and the optimiser's outcome: ``converged``
+    (1.0: gradient 2-norm <= ``tolerance_grad``), ``local_minimum`` (converged with
+    <C> - C_min > ``local_minimum_gap``), ``hit_max_iter``, ``iterations``, ``evaluations``,
+    ``grad_norm``. Of the distribution metrics, the mode's and <C> itself are left out (<C> is
+    ``excess_cost`` + C_min)."""
+    metrics = distribution_metrics(
+        probabilities, problem.table, problem.task, problem.tolerance, problem.budget
     )
-    curve: list[float] = []
-
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad()
-        loss = expected_cost(model, cost_qiskit)
-        loss.backward()
-        curve.append(loss.item())
-        if on_evaluation is not None:
-            on_evaluation(len(curve), curve[-1])
-        return loss
-
-    started = time.perf_counter()
-    optimizer.step(closure)
-    seconds = time.perf_counter() - started
-    with torch.no_grad():
-        probabilities = model()[0].detach().cpu()
-    loss = expected_cost(model, cost_qiskit)
-    grad = torch.autograd.grad(loss, model.weights)[0]
-    state = optimizer.state[optimizer._params[0]]
-    return SearchOutcome(
-        weights=model.weights.detach().cpu().clone(),
-        probabilities=probabilities,
-        loss=loss.item(),
-        iterations=int(state.get("n_iter", 0)),
-        evaluations=int(state.get("func_evals", len(curve))),
-        grad_max=grad.abs().max().item(),
-        seconds=seconds,
-        curve=curve,
+    loose = problem.table.cost <= problem.table.cost.min() + loose_tolerance
+    converged = start.grad_norm <= tolerance_grad
+    for key in ("expected_cost", "mode_probability", "mode_excess_cost", "mode_test_accuracy"):
+        metrics.pop(key)  # per start, ~5,000 records a job: keep what the report reads
+    metrics.update(
+        p_opt_loose=probabilities.double()[loose].sum().item(),
+        grad_norm=start.grad_norm,
+        converged=float(converged),
+        local_minimum=float(converged and metrics["excess_cost"] > local_minimum_gap),
+        hit_max_iter=float(start.stop in ("max_iter", "max_eval")),
+        iterations=float(start.n_iter),
+        evaluations=float(start.n_evals),
     )
+    return metrics
 
 
 class HypernetworkSearch(SearchStrategy):
-    """The quantum hypernetwork: one circuit per depth, trained from ``seed``-drawn angles.
+    """The quantum hypernetwork: ``starts`` circuits per depth, trained at once from
+    ``seed``-drawn angles.
 
-    The checkpoint keeps every finished depth (angles and metrics), so an interrupted run resumes
-    at the first unfinished depth.
+    The checkpoint keeps every finished depth (angles and per-start metrics) and, at most every
+    ``CHECKPOINT_SECONDS``, the unfinished depth's optimiser state, so an interrupted run resumes
+    exactly where it stopped (at an iteration boundary of every start).
     """
 
-    def __init__(self, depths: list[int], lbfgs: dict) -> None:
+    def __init__(
+        self,
+        depths: list[int],
+        lbfgs: dict,
+        starts: int = 30,
+        batch_amplitudes: int = 1 << 16,
+        loose_tolerance: float = 1e-4,
+        local_minimum_gap: float = 1e-5,
+    ) -> None:
         self.depths = list(depths)
-        self.settings = LbfgsConfig(**dict(lbfgs))
+        self.settings = LbfgsSettings(**dict(lbfgs))
+        self.starts, self.batch_amplitudes = starts, batch_amplitudes
+        self.loose_tolerance, self.local_minimum_gap = loose_tolerance, local_minimum_gap
 
     def describe(self, problem: SearchProblem) -> dict[str, float | int | str]:
         n = problem.task.n_bits
-        info: dict[str, float | int | str] = {"n_qubits": n, "search_space": 2**n}
+        info: dict[str, float | int | str] = {
+            "n_qubits": n,
+            "search_space": 2**n,
+            "starts": self.starts,
+            "rows_per_call": rows_per_call(n, self.batch_amplitudes, self.starts),
+        }
         for depth in self.depths:
             qc, theta = hypernetwork_circuit(n, depth)
             info[f"d{depth}_parameters"] = len(theta)
@@ -127,9 +138,10 @@ class HypernetworkSearch(SearchStrategy):
         return info
 
     def train(self, problem: SearchProblem, ctx: RunContext, cfg: DictConfig) -> Records:
-        """Train one circuit per depth on ``ctx.executor`` (its ``layer``); records per depth
-        (dimension ``depth``; :func:`metric_records`), from the checkpoint's metrics for the
-        depths an earlier run finished. MLflow's progress logs stay ``d{D}/<metric>``.
+        """Train ``starts`` circuits per depth on ``ctx.executor`` (its ``layer``, per-row
+        weights); records per depth and start (dimensions ``depth``, ``start``;
+        :func:`start_metrics`) plus ``seconds`` per depth (wall clock, all starts together).
+        MLflow's progress logs are ``d{D}/loss_mean`` and ``d{D}/active`` per round.
 
         Raises:
             ConfigError: ``ctx.executor`` has no gradients (L-BFGS needs them).
@@ -139,62 +151,118 @@ class HypernetworkSearch(SearchStrategy):
                 f"the hypernetwork trains with gradients; {type(ctx.executor).__name__} has none "
                 "(train on a torch backend, evaluate on the others)"
             )
-        n = problem.task.n_bits
         state = load_checkpoint(ctx.checkpoint, ctx.config_hash) or {"depths": {}}
         state.update(config_hash=ctx.config_hash, mlflow_run_id=ctx.run.run_id)
         cost_qiskit = to_qiskit_order(problem.table.cost)
-        log_every = cfg.paper.log_every
         for depth in self.depths:
-            if depth in state["depths"]:
-                continue
-            spec = hypernetwork_spec(n, depth)
-            ctx.run.log_text(str(spec.circuit.draw("text", fold=-1)), f"circuits/D{depth}.txt")
-            generator = torch_generator(ctx.seed, "init", "depth", depth)
-            init = initial_angles(len(spec.weights), generator)
-            model = ctx.executor.layer(spec, init).to(ctx.device)
-            bar = tqdm(
-                total=self.settings.max_iter * 5 // 4,
-                desc=f"D={depth} seed {ctx.seed}",
-                disable=None,
-                leave=False,
-            )
-
-            def log(evaluation: int, loss: float, depth: int = depth, bar: tqdm = bar) -> None:
-                bar.update(1)
-                if evaluation % log_every == 1:
-                    ctx.run.log_metrics({f"d{depth}/loss": loss}, step=evaluation)
-
-            outcome = lbfgs_search(model, cost_qiskit, self.settings, log)
-            bar.close()
-            metrics = distribution_metrics(
-                to_paper_order(outcome.probabilities),
-                problem.table,
-                problem.task,
-                problem.tolerance,
-                problem.budget,
-            )
-            metrics.update(
-                loss=outcome.loss,
-                iterations=float(outcome.iterations),
-                evaluations=float(outcome.evaluations),
-                grad_max=outcome.grad_max,
-                seconds=outcome.seconds,
-            )
-            state["depths"][depth] = {"weights": outcome.weights, "metrics": metrics}
-            save_checkpoint(ctx.checkpoint, state)
-            ctx.run.log_metrics({f"d{depth}/{k}": v for k, v in metrics.items()})
+            if depth not in state["depths"]:
+                state["depths"][depth] = self._train_depth(
+                    problem, ctx, cfg, depth, cost_qiskit, state
+                )
+                state.pop("running", None)
+                save_checkpoint(ctx.checkpoint, state)
         records = Records()
         for depth in self.depths:
-            records.extend(metric_records(state["depths"][depth]["metrics"], depth=depth))
+            done = state["depths"][depth]
+            for start, metrics in enumerate(done["starts"]):
+                records.extend(metric_records(metrics, depth=depth, start=start))
+            records.add("seconds", done["seconds"], depth=depth)
         return records
 
+    def _train_depth(
+        self,
+        problem: SearchProblem,
+        ctx: RunContext,
+        cfg: DictConfig,
+        depth: int,
+        cost_qiskit: torch.Tensor,
+        state: dict,
+    ) -> dict:
+        n = problem.task.n_bits
+        spec = hypernetwork_spec(n, depth)
+        ctx.run.log_text(str(spec.circuit.draw("text", fold=-1)), f"circuits/D{depth}.txt")
+        generator = torch_generator(ctx.seed, "init", "depth", depth)
+        init = initial_angles(self.starts, len(spec.weights), generator)
+        model = ctx.executor.layer(spec, init[0]).to(ctx.device)
+        optimizer = BatchedLBFGS(
+            batched_objective(model, cost_qiskit),
+            self.settings,
+            rows_per_call(n, self.batch_amplitudes, self.starts),
+        )
+        running = state.get("running")
+        elapsed = 0.0
+        if running is not None and running["depth"] == depth:
+            optimizer.load_state(running["optimizer"])
+            elapsed = running["seconds"]
+        else:
+            optimizer.start(init)
+        bar = tqdm(
+            total=self.settings.max_iter,
+            desc=f"D={depth} seed {ctx.seed} ({self.starts} starts)",
+            disable=None,
+            leave=False,
+        )
+        log_every = cfg.paper.log_every
+        started = last_save = time.perf_counter()
+        rounds = max((s.n_iter for s in optimizer.starts), default=0)
+        bar.update(rounds)
+
+        def on_round(_: int) -> None:
+            nonlocal rounds, last_save
+            rounds += 1
+            active = optimizer.active
+            bar.update(1)
+            bar.set_postfix(active=len(active))
+            if rounds % log_every == 1:
+                losses = [s.f for s in optimizer.starts]
+                ctx.run.log_metrics(
+                    {
+                        f"d{depth}/loss_mean": sum(losses) / len(losses),
+                        f"d{depth}/active": len(active),
+                    },
+                    step=rounds,
+                )
+            now = time.perf_counter()
+            if active and now - last_save >= CHECKPOINT_SECONDS:
+                state["running"] = {
+                    "depth": depth,
+                    "optimizer": optimizer.state(),
+                    "seconds": elapsed + now - started,
+                }
+                save_checkpoint(ctx.checkpoint, state)
+                last_save = now
+
+        optimizer.run(on_round=on_round)
+        bar.close()
+        seconds = elapsed + time.perf_counter() - started
+        weights = torch.from_numpy(np.stack([s.x for s in optimizer.starts]))
+        with torch.no_grad():
+            probabilities = model(None, weights.to(model.weights.device, model.weights.dtype))
+        starts = [
+            start_metrics(
+                s,
+                to_paper_order(probabilities[i].detach().cpu().double()),
+                problem,
+                self.loose_tolerance,
+                self.local_minimum_gap,
+                self.settings.tolerance_grad,
+            )
+            for i, s in enumerate(optimizer.starts)
+        ]
+        summary = {
+            f"d{depth}/{k}": sum(m[k] for m in starts) / len(starts)
+            for k in ("p_opt", "p_opt_loose", "converged", "local_minimum", "iterations")
+        }
+        ctx.run.log_metrics({**summary, f"d{depth}/seconds": seconds})
+        return {"weights": weights, "starts": starts, "seconds": seconds}
+
     def evaluate(self, problem: SearchProblem, ctx: RunContext, cfg: DictConfig) -> Records:
-        """Every depth of ``paper.depths`` (``self.depths``, which interpolates it; this
-        evaluation's: ``evaluation.<backend>.paper`` may restrict it, as the depolarising sweep
-        does) run once on ``ctx.executor``: with shots,
-        the samples' metrics (``sample_metrics``); exact, the distribution's
-        (``distribution_metrics``). Records per depth (dimension ``depth``); the stage adds a
-        sweep point's dimensions (``scale``).
+        """Every depth of ``self.depths`` (``paper.depths``; ``evaluation.<backend>.paper`` may
+        restrict it, as the depolarising sweep does): its ``starts`` trained circuits in one
+        call of ``ctx.executor`` (one weight set per row). With shots, the samples' metrics
+        (:func:`sample_metrics`); exact, the distribution's (:func:`distribution_metrics`).
+        Records per depth and start (dimensions ``depth``, ``start``), ``seconds`` per depth;
+        the stage adds a sweep point's dimensions (``scale``, ``shots``).
 
         Raises:
             DataError: no checkpoint, or no trained circuit of a depth asked for.
@@ -208,15 +276,19 @@ class HypernetworkSearch(SearchStrategy):
         out = Records()
         for depth in self.depths:
             spec = hypernetwork_spec(problem.task.n_bits, depth)
+            weights = state["depths"][depth]["weights"]
             started = time.perf_counter()
-            values = ctx.executor.values(spec, None, state["depths"][depth]["weights"])
-            p = to_paper_order(torch.from_numpy(values[0]))  # (2^N,) float64, paper order
-            if ctx.executor.shots:
-                metrics = sample_metrics(p, problem.table, problem.task, problem.tolerance)
-            else:
-                metrics = distribution_metrics(
-                    p, problem.table, problem.task, problem.tolerance, problem.budget
-                )
-            metrics["seconds"] = time.perf_counter() - started
-            out.extend(metric_records(metrics, depth=depth))
+            values = ctx.executor.values(spec, None, weights)  # (S, 2^N) Qiskit order
+            p = to_paper_order(torch.from_numpy(values))  # (S, 2^N) float64, paper order
+            for start in range(p.shape[0]):
+                if ctx.executor.shots:
+                    metrics = sample_metrics(
+                        p[start], problem.table, problem.task, problem.tolerance
+                    )
+                else:
+                    metrics = distribution_metrics(
+                        p[start], problem.table, problem.task, problem.tolerance, problem.budget
+                    )
+                out.extend(metric_records(metrics, depth=depth, start=start))
+            out.add("seconds", time.perf_counter() - started, depth=depth)
         return out
