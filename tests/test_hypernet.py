@@ -233,6 +233,11 @@ def test_hypernet_train_resume_and_evaluate(project):
     # smoke: 3 iterations, so no start converged and every one hit the cap
     assert {r.value for r in trained.select("hit_max_iter")} == {1.0}
     assert trained.select("seconds", depth=1).one() > 0  # per depth, all starts together
+    # the random-initialisation control, per start: the circuit at its initial angles
+    for depth in (1, 2):
+        init = trained.select("excess_cost_init", depth=depth).values("start")
+        final = trained.select("excess_cost", depth=depth).values("start")
+        assert all(final[s] <= init[s] for s in init)  # L-BFGS only ever decreases <C>
     assert "p_opt/depth:1/start:0" in first["runs"][0]["metrics"]  # MLflow's flat names
     summary = summarize_records(JobResult.read(out), SUMMARY)  # DVC's (report stage)
     assert set(summary) == {"p_opt", "hit_within_budget"}  # headline names (claims.SUMMARY)

@@ -140,7 +140,9 @@ class HypernetworkSearch(SearchStrategy):
     def train(self, problem: SearchProblem, ctx: RunContext, cfg: DictConfig) -> Records:
         """Train ``starts`` circuits per depth on ``ctx.executor`` (its ``layer``, per-row
         weights); records per depth and start (dimensions ``depth``, ``start``;
-        :func:`start_metrics`) plus ``seconds`` per depth (wall clock, all starts together).
+        :func:`start_metrics`, and the random-initialisation control ``p_opt_init`` and
+        ``excess_cost_init``: the same start's circuit at its initial angles) plus ``seconds``
+        per depth (wall clock, all starts together).
         MLflow's progress logs are ``d{D}/loss_mean`` and ``d{D}/active`` per round.
 
         Raises:
@@ -238,6 +240,8 @@ class HypernetworkSearch(SearchStrategy):
         weights = torch.from_numpy(np.stack([s.x for s in optimizer.starts]))
         with torch.no_grad():
             probabilities = model(None, weights.to(model.weights.device, model.weights.dtype))
+            # the random-initialisation control: the same starts before any optimisation
+            initial = model(None, init.to(model.weights.device, model.weights.dtype))
         starts = [
             start_metrics(
                 s,
@@ -249,6 +253,12 @@ class HypernetworkSearch(SearchStrategy):
             )
             for i, s in enumerate(optimizer.starts)
         ]
+        cost_min = problem.table.cost.min()
+        optimal = problem.table.cost <= cost_min + problem.tolerance
+        for i, metrics in enumerate(starts):
+            p0 = to_paper_order(initial[i].detach().cpu().double())
+            metrics["p_opt_init"] = p0[optimal].sum().item()
+            metrics["excess_cost_init"] = (p0 @ problem.table.cost - cost_min).item()
         summary = {
             f"d{depth}/{k}": sum(m[k] for m in starts) / len(starts)
             for k in ("p_opt", "p_opt_loose", "converged", "local_minimum", "iterations")
