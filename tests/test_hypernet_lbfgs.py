@@ -40,24 +40,32 @@ def test_a_start_alone_and_inside_a_batch_follow_the_same_trajectory():
     alone = [BatchedLBFGS(objective, settings, rows) for _ in range(len(x0))]
     for i, opt in enumerate(alone):
         opt.start(x0[i : i + 1])
+    worst = 0.0
     for _ in range(40):  # round by round: every iterate, not only the end point
         batch.round()
         for i, opt in enumerate(alone):
             opt.round()
             a, b = opt.starts[0], batch.starts[i]
+            worst = max(worst, float(np.abs(a.x - b.x).max()))
             assert np.abs(a.x - b.x).max() <= 1e-10 and abs(a.f - b.f) <= 1e-10
             assert (a.n_iter, a.n_evals, a.stop) == (b.n_iter, b.n_evals, b.stop)
+    print(f"largest iterate difference, alone vs in the batch: {worst:.1e}")
     # every start ran its own course: different iteration counts, same numbers as alone
     assert len({s.n_evals for s in batch.starts}) > 1
 
 
 def test_one_start_is_torch_lbfgs_with_the_authors_stopping_rule():
-    """With every stopping tolerance at 0, K iterations of one start are K iterations of
-    torch.optim.LBFGS (strong Wolfe, history 8): same iterates, iteration and evaluation counts."""
+    """With torch's rules (absolute curvature test, evaluation cap 1.25 K, line search up to
+    the remaining budget) and every stopping tolerance at 0, K iterations of one start are K
+    iterations of torch.optim.LBFGS (strong Wolfe, history 8): same iterates, iteration and
+    evaluation counts."""
     cost, spec, model, x0 = _circuit_problem(starts=2)
     objective = batched_objective(model, to_qiskit_order(cost))
     k = 12
-    ours = BatchedLBFGS(objective, LbfgsSettings(max_iter=k, tolerance_grad=0.0)).run(x0)
+    torch_rules = LbfgsSettings(
+        max_iter=k, max_eval=k * 5 // 4, tolerance_grad=0.0, max_ls=None, curvature_rule="torch"
+    )
+    ours = BatchedLBFGS(objective, torch_rules).run(x0)
     for i, start in enumerate(ours):
         ref = TorchCircuit.from_spec(spec, dtype=torch.float64, init_weights=x0[i].clone())
         opt = torch.optim.LBFGS(

@@ -78,7 +78,8 @@ def start_metrics(
     """One finished start: :func:`distribution_metrics` of its p_theta (paper order, (2^N,)),
     P_opt at ``loose_tolerance`` (``p_opt_loose``), and the optimiser's outcome: ``converged``
     (1.0: gradient 2-norm <= ``tolerance_grad``), ``local_minimum`` (converged with
-    <C> - C_min > ``local_minimum_gap``), ``hit_max_iter``, ``iterations``, ``evaluations``,
+    <C> - C_min > ``local_minimum_gap``), ``hit_max_iter`` (stopped at max_iter), ``stalled``
+    (stopped without progress, or at an evaluation cap), ``iterations``, ``evaluations``,
     ``grad_norm``. Of the distribution metrics, the mode's and <C> itself are left out (<C> is
     ``excess_cost`` + C_min)."""
     metrics = distribution_metrics(
@@ -93,7 +94,8 @@ def start_metrics(
         grad_norm=start.grad_norm,
         converged=float(converged),
         local_minimum=float(converged and metrics["excess_cost"] > local_minimum_gap),
-        hit_max_iter=float(start.stop in ("max_iter", "max_eval")),
+        hit_max_iter=float(start.stop == "max_iter"),
+        stalled=float(start.stop in ("stalled", "max_eval")),
         iterations=float(start.n_iter),
         evaluations=float(start.n_evals),
     )
