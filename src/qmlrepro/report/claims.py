@@ -549,7 +549,8 @@ class CurveArgmax(Claim):
 
     ``evaluate(x, curves)``: ``x`` shape (P,), ``curves`` shape (S, P), one per seed. Estimate:
     the position of the mean curve's maximum; interval: seeded bootstrap over seeds
-    (``stats.bootstrap_argmax``, ``seed``, ``n_resamples``; both bounds are grid points).
+    (``stats.bootstrap_argmax``, ``seed``, ``n_resamples``, ``stratified``; both bounds are
+    grid points).
     Reproduced when the interval lies within [paper - tolerance, paper + tolerance], not
     reproduced when it lies entirely outside, else inconclusive.
     """
@@ -559,6 +560,7 @@ class CurveArgmax(Claim):
     tolerance: float = 0.0
     seed: int = 0
     n_resamples: int = 9999
+    stratified: bool = False  # positions are independent draws: resample each on its own
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -575,7 +577,12 @@ class CurveArgmax(Claim):
             return self.verdict(Status.TOO_FEW_SEEDS, "no seeds")
         interval = self._clip(
             bootstrap_argmax(
-                x, ys, seed=self.seed, confidence=self.confidence, n_resamples=self.n_resamples
+                x,
+                ys,
+                seed=self.seed,
+                confidence=self.confidence,
+                n_resamples=self.n_resamples,
+                stratified=self.stratified,
             )
         )
         if too_few := self._too_few(interval, interval.n):

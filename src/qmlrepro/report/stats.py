@@ -431,6 +431,7 @@ def bootstrap_argmax(
     seed: int,
     confidence: float = 0.95,
     n_resamples: int = 9999,
+    stratified: bool = False,
 ) -> Interval:
     """Position of the maximum of the mean curve over seeds, with a seeded bootstrap interval.
 
@@ -441,7 +442,11 @@ def bootstrap_argmax(
     (1 ∓ c)/2 quantiles of those positions (``numpy.quantile`` with ``method="lower"`` /
     ``"higher"``, so both bounds are points of ``x``): a percentile bootstrap on a discrete
     statistic, which ``scipy.stats.bootstrap`` would interpolate between grid points. One seed
-    gives no interval. Raises ValueError for mismatched shapes, non-finite values or no seeds.
+    gives no interval. ``stratified``: the values at different positions are independent draws
+    (e.g. random starts drawn per depth), so each position's S values are resampled on their
+    own (draws of shape (n_resamples, S, P)) instead of whole curves; the positions' pairing by
+    seed index then plays no role. Raises ValueError for mismatched shapes, non-finite values
+    or no seeds.
     """
     _check_confidence(confidence)
     xs = _finite(x, "x")
@@ -455,12 +460,28 @@ def bootstrap_argmax(
     n = ys.shape[0]
     estimate = float(xs[int(np.argmax(ys.mean(axis=0)))])
     label = f"bootstrap over seeds ({n_resamples} resamples, seed {seed})"
+    if stratified:
+        label = f"bootstrap over seeds, per position ({n_resamples} resamples, seed {seed})"
     if n < 2:
         return Interval(estimate, None, None, 1, confidence, "argmax (one seed)")
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, n, size=(n_resamples, n))
-    positions = xs[np.argmax(ys[draws].mean(axis=1), axis=1)]
+    positions = xs[argmax_draws(ys, seed=seed, n_resamples=n_resamples, stratified=stratified)]
     alpha = 1.0 - confidence
     lo = float(np.quantile(positions, alpha / 2, method="lower"))
     hi = float(np.quantile(positions, 1 - alpha / 2, method="higher"))
     return Interval(estimate, lo, hi, n, confidence, label)
+
+
+def argmax_draws(
+    curves: np.ndarray, *, seed: int, n_resamples: int = 9999, stratified: bool = False
+) -> np.ndarray:
+    """Index of the maximum of each bootstrap resample's mean curve, shape (n_resamples,):
+    the draws behind :func:`bootstrap_argmax` (``numpy.random.default_rng(seed)``; whole curves,
+    or each position on its own when ``stratified``). ``curves``: (S, P) float."""
+    n, p = curves.shape
+    rng = np.random.default_rng(seed)
+    if not stratified:
+        draws = rng.integers(0, n, size=(n_resamples, n))
+        return np.argmax(curves[draws].mean(axis=1), axis=1)
+    draws = rng.integers(0, n, size=(n_resamples, n, p))
+    means = np.take_along_axis(curves, draws.reshape(-1, p), axis=0).reshape(n_resamples, n, p)
+    return np.argmax(means.mean(axis=1), axis=1)

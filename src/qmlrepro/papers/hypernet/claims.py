@@ -129,6 +129,7 @@ def intermediate_depth(scale: str, depths: list[int]) -> CurveArgmax | None:
     interior: not testable on that grid).
 
     ``min_seeds`` 5 (starts): a bootstrap over 3 starts has only 10 distinct resamples.
+    Stratified: each depth's starts are resampled on their own (independent draws per depth).
     """
     grid = sorted(depths)
     if len(grid) < 3:
@@ -141,6 +142,7 @@ def intermediate_depth(scale: str, depths: list[int]) -> CurveArgmax | None:
         min_seeds=5,
         digits=0,
         seed=0,
+        stratified=True,  # the starts of each depth are their own draws
     )
 
 
