@@ -274,3 +274,20 @@ def test_nothing_run_says_so(tmp_path):
     )
     assert "not run" in body.markdown
     assert all(v.status in (Status.NOT_TESTABLE, Status.BY_CONSTRUCTION) for v in body.verdicts)
+
+
+def test_an_interior_argmax_is_a_peak_only_if_p_opt_falls_after_it():
+    """Rise then fall: reproduced; rise then a plateau at the deepest circuit: not reproduced
+    (the paper's shape has a fall); a noisy tail: inconclusive."""
+    from qmlrepro.papers.hypernet.report import _falls
+
+    rng = np.random.default_rng(0)
+    depths = [1, 2, 3, 4, 5]
+    base = np.array([0.3, 0.9, 0.99, 0.95, 0.6])
+    peak = np.clip(base + 0.02 * rng.standard_normal((30, 5)), 0, 1)
+    assert _falls(depths, peak)[0] is Status.REPRODUCED
+    plateau = np.clip(np.array([0.3, 0.9, 0.999, 0.998, 0.998]) + 0.001 * rng.random((30, 5)), 0, 1)
+    status, text = _falls(depths, plateau)
+    assert status is Status.NOT_REPRODUCED and "plateau" in text
+    noisy = np.clip(base + np.array([0, 0, 0, 0, 0.3]) + 0.4 * rng.random((30, 5)) - 0.2, 0, 1)
+    assert _falls(depths, noisy)[0] is Status.INCONCLUSIVE

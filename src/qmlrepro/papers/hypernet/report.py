@@ -41,7 +41,7 @@ from qmlrepro.papers.hypernet.claims import (
     task_info,
 )
 from qmlrepro.records import Record, Table
-from qmlrepro.report.claims import Threshold, Verdict, not_testable
+from qmlrepro.report.claims import Status, Threshold, Verdict, not_testable
 from qmlrepro.report.results import PaperResults
 from qmlrepro.report.section import PlotSink, ReportSection, SectionBody, register_section
 from qmlrepro.report.stats import (
@@ -61,6 +61,9 @@ SEED, RESAMPLES = 0, 9999  # every bootstrap of this section
 DEPTH_ZERO_TEST = (
     "tests/test_hypernet_lbfgs.py::test_depth_one_is_a_product_state_the_paper_s_depth_zero"
 )
+# A difference in P_opt smaller than this is "no fall" (our choice, stated in the verdict; the
+# paper gives no numbers for its depth curve).
+FALL_MARGIN = 0.05
 PAPER_RUNS_RANGE = "0.326853 to 0.327175"  # ../shared/papers/hypernet.md, MNIST 0/1, D = 4
 JOINT = "each depth's starts resampled on their own (independent draws per depth)"
 
@@ -232,6 +235,29 @@ def _argmax_shares(depths: list[int], curves: np.ndarray, top: int = 3) -> list[
     shares = np.bincount(picks, minlength=len(depths)) / RESAMPLES
     order = np.argsort(-shares, kind="stable")[:top]
     return [(depths[i], float(shares[i])) for i in order if shares[i] > 0]
+
+
+def _falls(depths: list[int], curves: np.ndarray) -> tuple[Status, str]:
+    """The paper's shape past an interior argmax: P_opt falls again. Welch 95% interval of
+    P_opt(best) - P_opt(deepest) (independent starts): inside +-:data:`FALL_MARGIN`, not
+    reproduced (a plateau: the deepest circuit does about as well); above 0 with a mean fall
+    of at least the margin, reproduced; otherwise inconclusive."""
+    means = curves.mean(axis=0)
+    best = int(np.argmax(means))
+    diff = welch_interval(curves[:, best].tolist(), curves[:, -1].tolist())
+    text = (
+        f"P_opt at D = {depths[best]} minus the deepest D = {depths[-1]}: "
+        f"{diff.format(3, signed=True)}"
+    )
+    if diff.low is None or diff.high is None or not np.isfinite([diff.low, diff.high]).all():
+        return Status.INCONCLUSIVE, text + " (no interval)"
+    if diff.low >= -FALL_MARGIN and diff.high <= FALL_MARGIN:
+        return Status.NOT_REPRODUCED, (
+            f"{text}, within +-{FALL_MARGIN:g}: a plateau, P_opt does not fall past the peak"
+        )
+    if diff.low > 0 and diff.estimate >= FALL_MARGIN:
+        return Status.REPRODUCED, text + f": P_opt falls past the peak (by >= {FALL_MARGIN:g})"
+    return Status.INCONCLUSIVE, text + ": whether P_opt falls past the peak is unresolved"
 
 
 def _in_starts(verdict: Verdict) -> Verdict:
@@ -518,8 +544,13 @@ class HypernetSection(ReportSection):
         reason = verdict.reason.replace("the paper's position", "the interior depths")
         if shares:
             reason += f"; share of resamples per argmax depth: {shares}"
+        status = verdict.status
+        if status is Status.REPRODUCED:  # an interior argmax: does P_opt fall after it?
+            status, fall = _falls(depths, curves)
+            reason += f"; {fall}"
         return replace(
             verdict,
+            status=status,
             interval=interval,
             paper_value=None,
             paper_spread=None,
