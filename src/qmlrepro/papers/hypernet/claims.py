@@ -106,13 +106,16 @@ PAPER_MAX_ITER = 500  # OptimKit LBFGS maxiter
 
 
 def high_probability(scale: str) -> Threshold:
-    """P_opt > 1/2 at the best depth (Student t over starts), on the circuit of ``scale``."""
+    """P_opt > 1/2 at the best depth (Student t over starts), on the circuit of ``scale``.
+    ``min_seeds`` 5 starts (as the depth claim): a t interval over 3 all-or-nothing starts
+    judges nothing (and the smoke profile's 3 starts must give no firm verdict)."""
     return Threshold(
         statement=f"the trained circuit yields an optimal BNN w.p. > 1/2 ({scale})",
         threshold=0.5,
         direction="above",
         bounds=PROBABILITY,
         digits=3,
+        min_seeds=5,
     )
 
 
