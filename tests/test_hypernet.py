@@ -182,7 +182,20 @@ def _cost_dir(project, names=("mnist01", "gaussian")) -> None:
     for name in names:
         task, dim = COST_TASKS[name]
         entries[name] = write_cost_table(out, task, _data(dim, n=40), 1e-6)
-    write_manifest(out, entries, {"test": True})
+    write_manifest(out, entries, {"test": True, "data_limit": 200})  # as profile=smoke's
+
+
+def test_costs_of_another_profile_are_refused_before_training(project):
+    """Smoke costs (200 examples) read by a default-profile run gave another landscape silently
+    (a new user's report); the manifest's data_limit must match the run's paper.data_limit."""
+    from qmlrepro.errors import DataError
+    from qmlrepro.stages import train
+
+    _cost_dir(project)
+    base = ["job=h", "model=hypernet/circuit", "paper=hypernet", "paper.task=mnist01"]
+    with pytest.raises(DataError, match=r"enumerated with data_limit=200.*profile=default"):
+        train([*base, "profile=default", "profile.seeds=[0]"])
+    assert not (project / "results" / "metrics" / "h").exists()
 
 
 def test_hypernet_train_resume_and_evaluate(project):

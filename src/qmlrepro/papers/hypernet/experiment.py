@@ -37,6 +37,13 @@ class HypernetExperiment(Experiment):
                 f"no cost vector for task {task.name} in {cost_dir} ({exc}); run "
                 "`dvc repro prepare_hypernet_costs` (pipelines/prepare_hypernet_costs.py)"
             ) from exc
+        prepared = read_manifest(cost_dir).get("provenance", {}).get("data_limit")
+        if prepared != paper.data_limit:
+            raise DataError(
+                f"{cost_dir} was enumerated with data_limit={prepared}, this run has "
+                f"paper.data_limit={paper.data_limit} (another profile's costs); rerun "
+                f"`python pipelines/prepare_hypernet_costs.py profile={self.cfg.profile.name}`"
+            )
         if table.n_bits != task.n_bits:
             raise DataError(
                 f"{cost_dir}/{task.name}.pt covers {table.n_bits} bits, task has {task.n_bits}; "
