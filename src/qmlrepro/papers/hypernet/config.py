@@ -63,6 +63,8 @@ class HypernetConfig(PaperConfig):
         if self.noise_depth not in self.depths:
             raise ConfigError(
                 f"paper.noise_depth={self.noise_depth} is not one of paper.depths={self.depths}"
+                " (the depolarising evaluation runs that depth: set paper.noise_depth=<one of "
+                "them>)"
             )
         for key in (
             "budget",

@@ -61,7 +61,7 @@ SEED, RESAMPLES = 0, 9999  # every bootstrap of this section
 DEPTH_ZERO_TEST = (
     "tests/test_hypernet_lbfgs.py::test_depth_one_is_a_product_state_the_paper_s_depth_zero"
 )
-TIE_DIGITS = 6  # P_opt per start rounded to 1e-6 before any argmax: closer values are ties
+TIE_DIGITS = 3  # P_opt per start rounded to 1e-3 before any argmax: closer values are ties
 # A difference in P_opt smaller than this is "no fall" (our choice, stated in the verdict; the
 # paper gives no numbers for its depth curve).
 FALL_MARGIN = 0.05
@@ -189,7 +189,7 @@ class CircuitJob:
 
     def curves(self, name: str = "p_opt") -> tuple[list[int], np.ndarray]:
         """The depths and ``name`` (P_opt) per start (S, P) over the starts trained at every
-        depth, rounded to :data:`TIE_DIGITS` decimals: P_opt values closer than 1e-6 are ties
+        depth, rounded to :data:`TIE_DIGITS` decimals: P_opt values closer than 1e-3 are ties
         (and ``argmax`` takes the shallowest of tied depths). Starts of one index at different
         depths are independent draws (their own angles)."""
         depths = self.depths
@@ -384,8 +384,8 @@ class HypernetSection(ReportSection):
             "searches with the same budget run on the full-size tasks only (budget table). "
             "Intervals: the tables give percentile-bootstrap CIs over starts, the verdicts the "
             "interval of their claim type (Student t for P_opt > 1/2), so the two can differ "
-            "slightly. P_opt values closer than 1e-6 count as ties for the optimal depth (the "
-            "shallowest wins).",
+            "slightly. Per-start P_opt values are rounded to 1e-3 for the optimal depth: closer "
+            "values tie, and the shallowest tied depth wins.",
             "",
             f"Optimal set: the networks with C <= C_min + {_tol(settings.get('optimal'))} (P_opt); "
             f"P_opt is also given at the looser C <= C_min + {_tol(settings.get('loose'))}. The "
