@@ -485,7 +485,7 @@ class HypernetSection(ReportSection):
         shares = _argmax_shares(depths, curves) if curves.shape[0] > 1 else []
         share_text = ", ".join(f"D = {d} {100 * s:.0f}%" for d, s in shares)
         if len(depths) > 1:
-            loose = c.curves("p_opt_loose")[1]
+            loose = c.curves(name="p_opt_loose")[1]  # (name=: not a drawn curve)
             md += ["", self._optimal_depth(depths, curves, best, share_text)]
             if loose.shape == curves.shape and loose.size:
                 at_loose = depths[int(np.argmax(loose.mean(axis=0)))]
