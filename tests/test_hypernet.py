@@ -17,7 +17,6 @@ from qmlrepro.papers.hypernet.baselines import RandomSearch, SimulatedAnnealing,
 from qmlrepro.papers.hypernet.bnn import (
     GaussianMLPTask,
     LogisticTask,
-    TaskData,
     bits_index,
     index_bits,
 )
@@ -35,15 +34,7 @@ from qmlrepro.quantum.qiskit_executors import AerDepolarizing, AerStatevector
 from qmlrepro.quantum.torch_executor import TorchCircuit, TorchStatevector
 from qmlrepro.report.results import JobResult, summarize_records
 
-
-def _data(d: int, n: int = 60, seed: int = 0) -> TaskData:
-    g = torch.Generator().manual_seed(seed)
-    x = torch.rand(2 * n, d, generator=g, dtype=torch.float64)
-    if d == 2:
-        x = 4 * x - 2
-    y = x.sum(1) + 0.3 * torch.randn(2 * n, generator=g, dtype=torch.float64) > x.sum(1).mean()
-    return TaskData(x[:n], y[:n].double(), x[n:], y[n:].double())
-
+from .test_hypernet_landscape import _data  # synthetic BNN data (float32 pixels)
 
 # The enumeration against a direct forward pass: tests/test_hypernet_landscape.py (every
 # network of the small tasks, random networks of the 17-19-bit layouts).

@@ -83,26 +83,24 @@ class StartState:
 
     def to_dict(self) -> dict:
         """Fields with numpy vectors as torch tensors (checkpoints load tensors only)."""
-
-        def conv(v):
-            if isinstance(v, np.ndarray):
-                return torch.from_numpy(v.copy())
-            if isinstance(v, list):
-                return [conv(e) for e in v]
-            return v
-
-        return {k: conv(v) for k, v in self.__dict__.items()}
+        to_torch = lambda a: torch.from_numpy(a.copy())  # noqa: E731
+        return {k: _convert(v, np.ndarray, to_torch) for k, v in self.__dict__.items()}
 
     @classmethod
     def from_dict(cls, state: dict) -> "StartState":
-        def conv(v):
-            if isinstance(v, torch.Tensor):
-                return v.numpy().copy()
-            if isinstance(v, list):
-                return [conv(e) for e in v]
-            return v
+        """The inverse of :meth:`to_dict`."""
+        to_numpy = lambda t: t.numpy().copy()  # noqa: E731
+        return cls(**{k: _convert(v, torch.Tensor, to_numpy) for k, v in state.items()})
 
-        return cls(**{k: conv(v) for k, v in state.items()})
+
+def _convert(value, kind: type, fn):
+    """``fn`` applied to ``value`` if it is a ``kind``, to each ``kind`` in a list of them
+    (the curvature history); anything else (numbers, None) as it is."""
+    if isinstance(value, kind):
+        return fn(value)
+    if isinstance(value, list):
+        return [_convert(v, kind, fn) for v in value]
+    return value
 
 
 @dataclass

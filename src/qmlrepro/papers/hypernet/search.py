@@ -85,7 +85,7 @@ def start_metrics(
     metrics = distribution_metrics(
         probabilities, problem.table, problem.task, problem.tolerance, problem.budget
     )
-    loose = problem.table.cost <= problem.table.cost.min() + loose_tolerance
+    loose = problem.table.optimal_set(loose_tolerance)
     converged = start.grad_norm <= tolerance_grad
     for key in ("expected_cost", "mode_probability", "mode_excess_cost", "mode_test_accuracy"):
         metrics.pop(key)  # per start, ~5,000 records a job: keep what the report reads
@@ -256,7 +256,7 @@ class HypernetworkSearch(SearchStrategy):
             for i, s in enumerate(optimizer.starts)
         ]
         cost_min = problem.table.cost.min()
-        optimal = problem.table.cost <= cost_min + problem.tolerance
+        optimal = problem.table.optimal_set(problem.tolerance)
         for i, metrics in enumerate(starts):
             p0 = to_paper_order(initial[i].detach().cpu().double())
             metrics["p_opt_init"] = p0[optimal].sum().item()
